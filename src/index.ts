@@ -1,0 +1,64 @@
+/**
+ * edge-ha: high availability for edge time-series and event data.
+ *
+ * - Policies: parse, identify, stamp and validate AnyLog-compatible cluster and operator policies.
+ * - Topology: resolve which operators hold a table, route queries and writes, report HA state.
+ * - Storage: the adapter contract and an in-memory adapter (SQLite in `edge-ha/sqlite`).
+ * - Sync: deputies and the HA governor that back-fill a restarted instance from a peer.
+ *
+ * @module edge-ha
+ */
+
+export type { Clock, TimerHandle } from './clock.js';
+export { systemClock } from './clock.js';
+export type {
+  EdgeHaErrorJSON,
+  EdgeHaErrorOptions,
+  PeerErrorCode,
+  PeerErrorDetails,
+  PolicyErrorCode,
+  PolicyErrorDetails,
+  PolicyIssue,
+  StorageErrorCode,
+  SyncErrorCode,
+  TopologyErrorCode,
+  TopologyErrorDetails,
+} from './errors.js';
+export {
+  EdgeHaError,
+  isEdgeHaError,
+  PeerError,
+  PolicyError,
+  StorageError,
+  SyncError,
+  TopologyError,
+} from './errors.js';
+export type { PeerCallOptions, PeerHello, RemotePeer } from './peer/types.js';
+export { PEER_PROTOCOL_VERSION } from './peer/types.js';
+export type {
+  ClusterBody,
+  ClusterPolicy,
+  ClusterStatus,
+  OperatorBody,
+  OperatorPolicy,
+  Policy,
+  PolicyObject,
+  PolicyValue,
+  TableBody,
+  TableEntry,
+  TablePolicy,
+} from './policy/types.js';
+export type {
+  EventRecord,
+  JsonObject,
+  JsonValue,
+  Page,
+  PageRequest,
+  Point,
+  PointValue,
+  StorageAdapter,
+  StorageCapabilities,
+  SyncRunState,
+  SyncStateRecord,
+  TimeWindow,
+} from './storage/types.js';

@@ -1,0 +1,147 @@
+/**
+ * The storage adapter contract (SPEC §3). An integrator implements {@link StorageAdapter} over
+ * their own store and proves it with `runStorageAdapterSuite` from `edge-ha/testing`.
+ */
+
+/** A JSON value (event bodies, sync state). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
+
+/** A JSON object. */
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+/** Half-open time interval `[from, to)` in integer epoch milliseconds (UTC). */
+export interface TimeWindow {
+  /** Inclusive start, epoch ms. */
+  readonly from: number;
+  /** Exclusive end, epoch ms. `from <= to`; `from === to` is an empty window. */
+  readonly to: number;
+}
+
+/** The value of a point. Numbers must be finite. */
+export type PointValue = number | string | boolean | null;
+
+/** One value of an item at one timestamp. An item has at most one point per timestamp. */
+export interface Point {
+  /** Timestamp, integer epoch ms (UTC). */
+  readonly t: number;
+  /** The value. */
+  readonly v: PointValue;
+  /** Optional quality code, an integer 0..4294967295 (e.g. an OPC quality). */
+  readonly q?: number;
+}
+
+/** An alarm/event record. Identified by `id`; never modified once stored. */
+export interface EventRecord {
+  /** Stable unique id (e.g. a UUID assigned where the event was raised). */
+  readonly id: string;
+  /** Timestamp, integer epoch ms (UTC). */
+  readonly t: number;
+  /** The event's content. */
+  readonly body: JsonValue;
+}
+
+/** Paging arguments of a read. */
+export interface PageRequest {
+  /** Maximum number of records to return: an integer >= 1. */
+  readonly limit: number;
+  /** Opaque cursor from the previous page's `next`; absent for the first page. */
+  readonly cursor?: string | undefined;
+}
+
+/** One page of a read. */
+export interface Page<T> {
+  /** The records, in the read's order. May be shorter than the limit even when more follow. */
+  readonly items: readonly T[];
+  /** Cursor for the next page, or `null` when the read is complete. */
+  readonly next: string | null;
+}
+
+/**
+ * The durable sync record of one deputy (or of the governor's heartbeat), written atomically.
+ */
+export interface SyncStateRecord {
+  /** End of the last window that finished_ok, or `null` if none yet. Never moves backwards. */
+  readonly lastUpToDate: number | null;
+  /** The last "running through T" heartbeat, or `null`. */
+  readonly heartbeat: number | null;
+  /** The run in progress, so a restart resumes it; `null` when no run is pending. */
+  readonly run: SyncRunState | null;
+}
+
+/** Progress of an unfinished run, kept so a crash resumes instead of restarting. */
+export interface SyncRunState {
+  /** The run's window. */
+  readonly window: TimeWindow;
+  /**
+   * Per key (an item id, or a deputy-chosen key such as `@events`): everything in
+   * `[window.from, through)` has been committed locally.
+   */
+  readonly checkpoints: Readonly<Record<string, number>>;
+}
+
+/**
+ * What an adapter can promise. Static: declared once, never changes at run time. Each flag
+ * answers one question.
+ */
+export interface StorageCapabilities {
+  /** Does the data survive `close()` and a reopen of the same store? */
+  readonly persistent: boolean;
+  /** Is `replacePoints` all-or-nothing, even if the process dies in the middle of it? */
+  readonly atomicReplace: boolean;
+  /** Is `insertEventsIfAbsent` all-or-nothing for one call? */
+  readonly atomicInsert: boolean;
+  /** Can several processes open the same store at once? */
+  readonly multiProcess: boolean;
+}
+
+/**
+ * The storage contract a deputy, the governor and the peer handler use.
+ *
+ * Invariants every implementation keeps (the conformance suite checks each):
+ * - Every method rejects with a `StorageError` carrying a code; after `close()` every method
+ *   rejects with `STORAGE_CLOSED` (a second `close()` is a no-op).
+ * - Windows are half-open `[from, to)` with safe-integer bounds; `from > to` is
+ *   `STORAGE_INVALID_WINDOW`. An empty window reads nothing and replaces nothing.
+ * - An item holds at most one point per timestamp; `readPoints` returns them ascending by `t`.
+ * - Paging never skips or repeats a record, also when many records share a timestamp and when
+ *   records are written between pages outside the part already read. Cursors are opaque.
+ * - `replacePoints` removes every point of the item with `from <= t < to` and writes the given
+ *   ones, atomically for one call; points of the item outside the window and other items are
+ *   untouched.
+ * - `insertEventsIfAbsent` never modifies an existing event; it returns how many it inserted.
+ * - `writeSyncState` replaces the record of that key atomically; `readSyncState` of an unknown key
+ *   is `undefined`.
+ */
+export interface StorageAdapter extends AsyncDisposable {
+  /** The adapter's static capabilities. */
+  readonly capabilities: StorageCapabilities;
+
+  /** Declares items as trended locally (so a sync pulls them) even before they have points. */
+  registerItems(items: readonly string[]): Promise<void>;
+  /** The item ids trended locally: registered ones and every item that has points. Sorted. */
+  listItems(): Promise<string[]>;
+  /** Reads one page of an item's points in `window`, ascending by `t`. Unknown item: empty page. */
+  readPoints(item: string, window: TimeWindow, page: PageRequest): Promise<Page<Point>>;
+  /**
+   * Atomically replaces every point of `item` in `window` with `points` (each must lie in the
+   * window, timestamps unique). Registers the item.
+   */
+  replacePoints(item: string, window: TimeWindow, points: readonly Point[]): Promise<void>;
+  /** Writes live points; a point at an existing timestamp replaces it. Registers the item. */
+  appendPoints(item: string, points: readonly Point[]): Promise<void>;
+
+  /** Reads one page of events in `window`, ascending by `(t, id)`. */
+  readEvents(window: TimeWindow, page: PageRequest): Promise<Page<EventRecord>>;
+  /** Inserts the events whose `id` is not stored yet; returns how many were inserted. */
+  insertEventsIfAbsent(events: readonly EventRecord[]): Promise<number>;
+
+  /** Reads the sync record stored under `key`, or `undefined`. */
+  readSyncState(key: string): Promise<SyncStateRecord | undefined>;
+  /** Atomically replaces the sync record stored under `key`. */
+  writeSyncState(key: string, state: SyncStateRecord): Promise<void>;
+
+  /** Releases resources. Idempotent. */
+  close(): Promise<void>;
+}
