@@ -48,6 +48,8 @@ export type {
   TableEntry,
   TablePolicy,
 } from './policy/types.js';
+export type { MemoryStorageAdapterOptions } from './storage/memory.js';
+export { MemoryStorageAdapter } from './storage/memory.js';
 export type {
   EventRecord,
   JsonObject,

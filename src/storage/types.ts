@@ -44,9 +44,13 @@ export interface EventRecord {
 
 /** Paging arguments of a read. */
 export interface PageRequest {
-  /** Maximum number of records to return: an integer >= 1. */
+  /** Maximum number of records to return: an integer from 1 to 100,000 (else `STORAGE_INVALID_PAGE`). */
   readonly limit: number;
-  /** Opaque cursor from the previous page's `next`; absent for the first page. */
+  /**
+   * Opaque cursor from the previous page's `next`; absent for the first page. A cursor is only
+   * valid for the read it came from (same item and window); anything else is
+   * `STORAGE_INVALID_CURSOR`.
+   */
   readonly cursor?: string | undefined;
 }
 
@@ -86,7 +90,7 @@ export interface SyncRunState {
  * answers one question.
  */
 export interface StorageCapabilities {
-  /** Does the data survive `close()` and a reopen of the same store? */
+  /** Does the data survive `close()` and a reopen of the same store (and a process restart)? */
   readonly persistent: boolean;
   /** Is `replacePoints` all-or-nothing, even if the process dies in the middle of it? */
   readonly atomicReplace: boolean;
@@ -100,17 +104,31 @@ export interface StorageCapabilities {
  * The storage contract a deputy, the governor and the peer handler use.
  *
  * Invariants every implementation keeps (the conformance suite checks each):
- * - Every method rejects with a `StorageError` carrying a code; after `close()` every method
- *   rejects with `STORAGE_CLOSED` (a second `close()` is a no-op).
+ * - Every method returns a promise and reports failures by rejecting it (never a synchronous
+ *   throw) with a `StorageError` carrying a code; after `close()` every method rejects with
+ *   `STORAGE_CLOSED`, whatever its arguments (a second `close()` is a no-op).
+ * - Item ids are non-empty strings of at most 1024 UTF-16 code units (`STORAGE_INVALID_ITEM`);
+ *   event ids at most 256 (`STORAGE_INVALID_RECORD`). Ids and strings must be well-formed
+ *   Unicode (no lone surrogates). Ids sort by Unicode code point (= UTF-8 byte order, SQLite's
+ *   `BINARY`, PostgreSQL's `COLLATE "C"`), not by locale.
+ * - Timestamps are safe integers; numbers are finite (`STORAGE_VALUE_OUT_OF_RANGE`); `-0` may be
+ *   read back as `0`. A point without quality is read back without a `q` property.
+ * - A batch with one invalid record is rejected as a whole and stores nothing.
+ * - Records are stored by value: mutating an argument after the call, or a returned record,
+ *   never changes stored data.
  * - Windows are half-open `[from, to)` with safe-integer bounds; `from > to` is
  *   `STORAGE_INVALID_WINDOW`. An empty window reads nothing and replaces nothing.
  * - An item holds at most one point per timestamp; `readPoints` returns them ascending by `t`.
  * - Paging never skips or repeats a record, also when many records share a timestamp and when
- *   records are written between pages outside the part already read. Cursors are opaque.
+ *   records are written between pages outside the part already read. Cursors are opaque; `next`
+ *   is `null` exactly when nothing follows (a page may be shorter than the limit).
+ * - Events are ordered by `(t, id)`.
  * - `replacePoints` removes every point of the item with `from <= t < to` and writes the given
  *   ones, atomically for one call; points of the item outside the window and other items are
  *   untouched.
  * - `insertEventsIfAbsent` never modifies an existing event; it returns how many it inserted.
+ *   Within one batch the first event of an id wins and counts once.
+ * - `appendPoints` upserts by timestamp; within one batch the last point of a timestamp wins.
  * - `writeSyncState` replaces the record of that key atomically; `readSyncState` of an unknown key
  *   is `undefined`.
  */
@@ -125,8 +143,9 @@ export interface StorageAdapter extends AsyncDisposable {
   /** Reads one page of an item's points in `window`, ascending by `t`. Unknown item: empty page. */
   readPoints(item: string, window: TimeWindow, page: PageRequest): Promise<Page<Point>>;
   /**
-   * Atomically replaces every point of `item` in `window` with `points` (each must lie in the
-   * window, timestamps unique). Registers the item.
+   * Atomically replaces every point of `item` in `window` with `points` (in any order; each must
+   * lie in the window, else `STORAGE_POINT_OUTSIDE_WINDOW`; timestamps unique, else
+   * `STORAGE_INVALID_RECORD`). Registers the item. An empty window changes nothing.
    */
   replacePoints(item: string, window: TimeWindow, points: readonly Point[]): Promise<void>;
   /** Writes live points; a point at an existing timestamp replaces it. Registers the item. */

@@ -1,0 +1,422 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { isEdgeHaError, StorageError } from '../errors.js';
+import {
+  decodeEventCursor,
+  decodePointCursor,
+  encodeEventCursor,
+  encodePointCursor,
+} from '../storage/cursor.js';
+import type {
+  EventRecord,
+  JsonValue,
+  Page,
+  PageRequest,
+  Point,
+  PointValue,
+  StorageAdapter,
+  StorageCapabilities,
+  SyncStateRecord,
+  TimeWindow,
+} from '../storage/types.js';
+import {
+  assertEvents,
+  assertItemId,
+  assertItemIds,
+  assertPageRequest,
+  assertPoints,
+  assertReplacePoints,
+  assertSyncKey,
+  assertSyncState,
+  assertWindow,
+  copyPoint,
+  copySyncState,
+} from '../storage/validate.js';
+import { isMissingBinding, loadBetterSqlite3 } from './load.js';
+import { migrate } from './schema.js';
+
+/** Options of {@link openSqliteStorage}. */
+export interface SqliteStorageOptions {
+  /**
+   * How long a call waits for a lock held by another connection or process before failing with
+   * `STORAGE_BACKEND` (SQLite `busy_timeout`), in ms.
+   * @default 5000
+   */
+  readonly busyTimeoutMs?: number;
+  /**
+   * SQLite `synchronous` mode. The database always runs in WAL mode, where `'NORMAL'` never
+   * corrupts the file and never loses a committed transaction when the *process* crashes, but may
+   * lose the last transactions on power loss or an OS crash. `'FULL'` syncs every commit to disk:
+   * durable against power loss, slower writes.
+   * @default 'NORMAL'
+   */
+  readonly synchronous?: 'NORMAL' | 'FULL';
+}
+
+type PointRow = { t: number; vt: number; vn: number | null; vs: string | null; q: number | null };
+type EventRow = { t: number; id: string; body: string };
+
+const VT_NULL = 0;
+const VT_NUMBER = 1;
+const VT_STRING = 2;
+const VT_BOOLEAN = 3;
+
+function toRow(item: string, point: Point): unknown[] {
+  const v = point.v;
+  const q = point.q ?? null;
+  if (v === null) return [item, point.t, VT_NULL, null, null, q];
+  if (typeof v === 'number') return [item, point.t, VT_NUMBER, v, null, q];
+  if (typeof v === 'string') return [item, point.t, VT_STRING, null, v, q];
+  return [item, point.t, VT_BOOLEAN, v ? 1 : 0, null, q];
+}
+
+function fromRow(row: PointRow): Point {
+  let v: PointValue;
+  switch (row.vt) {
+    case VT_NULL:
+      v = null;
+      break;
+    case VT_NUMBER:
+      v = row.vn as number;
+      break;
+    case VT_STRING:
+      v = row.vs as string;
+      break;
+    case VT_BOOLEAN:
+      v = row.vn !== 0;
+      break;
+    default:
+      throw new StorageError(
+        'STORAGE_BACKEND',
+        `A stored point at t=${row.t} has an unknown value type tag ${row.vt}; the file is corrupt or was written by another program.`,
+      );
+  }
+  return row.q === null ? { t: row.t, v } : { t: row.t, v, q: row.q };
+}
+
+/**
+ * A {@link StorageAdapter} over one SQLite file (through `better-sqlite3`). Persistent, atomic
+ * (one transaction per replace and per insert batch), safe with several processes on one file
+ * (WAL mode + `busy_timeout`). Create it with {@link openSqliteStorage}.
+ *
+ * @example
+ * ```ts
+ * import { openSqliteStorage } from 'edge-ha/sqlite';
+ *
+ * await using storage = openSqliteStorage('./edge-ha.db');
+ * await storage.appendPoints('plant/temp', [{ t: Date.now(), v: 21.5 }]);
+ * ```
+ */
+export class SqliteStorageAdapter implements StorageAdapter {
+  /** Persistent, atomic replace and insert, several processes may share the file. */
+  readonly capabilities: StorageCapabilities;
+  /** The file this adapter stores into. */
+  readonly filename: string;
+
+  readonly #db: BetterSqlite3.Database;
+  readonly #stmt: {
+    registerItem: BetterSqlite3.Statement<unknown[], unknown>;
+    listItems: BetterSqlite3.Statement<unknown[], string>;
+    readPoints: BetterSqlite3.Statement<unknown[], PointRow>;
+    deletePoints: BetterSqlite3.Statement<unknown[], unknown>;
+    insertPoint: BetterSqlite3.Statement<unknown[], unknown>;
+    upsertPoint: BetterSqlite3.Statement<unknown[], unknown>;
+    readEvents: BetterSqlite3.Statement<unknown[], EventRow>;
+    readEventsAfter: BetterSqlite3.Statement<unknown[], EventRow>;
+    insertEvent: BetterSqlite3.Statement<unknown[], unknown>;
+    readSync: BetterSqlite3.Statement<unknown[], string>;
+    writeSync: BetterSqlite3.Statement<unknown[], unknown>;
+  };
+  readonly #replace: (item: string, window: TimeWindow, points: readonly Point[]) => void;
+  readonly #append: (item: string, points: readonly Point[]) => void;
+  readonly #insert: (events: readonly EventRecord[]) => number;
+  readonly #register: (items: readonly string[]) => void;
+  #closed = false;
+
+  /** @internal Use {@link openSqliteStorage}. */
+  constructor(db: BetterSqlite3.Database, filename: string) {
+    this.#db = db;
+    this.filename = filename;
+    this.capabilities = Object.freeze({
+      persistent: !db.memory,
+      atomicReplace: true,
+      atomicInsert: true,
+      multiProcess: !db.memory,
+    });
+    const registerItem = db.prepare('INSERT OR IGNORE INTO items (item) VALUES (?)');
+    this.#stmt = {
+      registerItem,
+      listItems: db.prepare<unknown[], string>('SELECT item FROM items ORDER BY item').pluck(),
+      readPoints: db.prepare<unknown[], PointRow>(
+        'SELECT t, vt, vn, vs, q FROM points WHERE item = ? AND t >= ? AND t < ? ORDER BY t LIMIT ?',
+      ),
+      deletePoints: db.prepare('DELETE FROM points WHERE item = ? AND t >= ? AND t < ?'),
+      insertPoint: db.prepare(
+        'INSERT INTO points (item, t, vt, vn, vs, q) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      upsertPoint: db.prepare(
+        'INSERT OR REPLACE INTO points (item, t, vt, vn, vs, q) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      readEvents: db.prepare<unknown[], EventRow>(
+        'SELECT t, id, body FROM events WHERE t >= ? AND t < ? ORDER BY t, id LIMIT ?',
+      ),
+      readEventsAfter: db.prepare<unknown[], EventRow>(
+        'SELECT t, id, body FROM events WHERE (t, id) > (?, ?) AND t < ? ORDER BY t, id LIMIT ?',
+      ),
+      insertEvent: db.prepare(
+        'INSERT INTO events (t, id, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ),
+      readSync: db.prepare<unknown[], string>('SELECT state FROM sync_state WHERE key = ?').pluck(),
+      writeSync: db.prepare('INSERT OR REPLACE INTO sync_state (key, state) VALUES (?, ?)'),
+    };
+    const stmt = this.#stmt;
+    this.#register = db.transaction((items: readonly string[]) => {
+      for (const item of items) registerItem.run(item);
+    });
+    this.#replace = db.transaction((item: string, window: TimeWindow, points: readonly Point[]) => {
+      registerItem.run(item);
+      stmt.deletePoints.run(item, window.from, window.to);
+      for (const point of points) stmt.insertPoint.run(...toRow(item, copyPoint(point)));
+    });
+    this.#append = db.transaction((item: string, points: readonly Point[]) => {
+      registerItem.run(item);
+      for (const point of points) stmt.upsertPoint.run(...toRow(item, copyPoint(point)));
+    });
+    this.#insert = db.transaction((events: readonly EventRecord[]) => {
+      let inserted = 0;
+      for (const event of events) {
+        inserted += stmt.insertEvent.run(event.t + 0, event.id, JSON.stringify(event.body)).changes;
+      }
+      return inserted;
+    });
+  }
+
+  /** Runs `fn` on the open database, mapping SQLite failures to `STORAGE_BACKEND`. */
+  #run<T>(what: string, fn: () => T): T {
+    if (this.#closed) {
+      throw new StorageError(
+        'STORAGE_CLOSED',
+        `The SQLite storage of ${this.filename} is closed; open it again with openSqliteStorage().`,
+      );
+    }
+    try {
+      return fn();
+    } catch (error) {
+      if (isEdgeHaError(error)) throw error;
+      throw new StorageError(
+        'STORAGE_BACKEND',
+        `SQLite failed to ${what} in ${this.filename}: ${(error as Error)?.message ?? String(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Declares items as trended locally, even before they have points. */
+  async registerItems(items: readonly string[]): Promise<void> {
+    this.#run('register items', () => {
+      assertItemIds(items);
+      this.#register(items);
+    });
+  }
+
+  /** Every registered item and every item with points, sorted by code point (UTF-8 byte order). */
+  async listItems(): Promise<string[]> {
+    return this.#run('list items', () => this.#stmt.listItems.all());
+  }
+
+  /** Reads one page of `item`'s points in `window`, ascending by `t` (keyset pagination). */
+  async readPoints(item: string, window: TimeWindow, page: PageRequest): Promise<Page<Point>> {
+    return this.#run('read points', () => {
+      assertItemId(item);
+      assertWindow(window);
+      assertPageRequest(page);
+      const from =
+        page.cursor === undefined ? window.from : decodePointCursor(page.cursor, item, window) + 1;
+      const rows = this.#stmt.readPoints.all(item, from, window.to, page.limit + 1);
+      const more = rows.length > page.limit;
+      const items = (more ? rows.slice(0, page.limit) : rows).map(fromRow);
+      const last = items.at(-1);
+      return {
+        items,
+        next: more && last !== undefined ? encodePointCursor(item, window, last.t) : null,
+      };
+    });
+  }
+
+  /** Atomically replaces every point of `item` in `window` with `points` (one transaction). */
+  async replacePoints(item: string, window: TimeWindow, points: readonly Point[]): Promise<void> {
+    this.#run('replace points', () => {
+      assertItemId(item);
+      assertWindow(window);
+      assertReplacePoints(points, window);
+      this.#replace(item, window, points);
+    });
+  }
+
+  /** Writes live points in one transaction; a point at an existing timestamp replaces it. */
+  async appendPoints(item: string, points: readonly Point[]): Promise<void> {
+    this.#run('append points', () => {
+      assertItemId(item);
+      assertPoints(points);
+      this.#append(item, points);
+    });
+  }
+
+  /** Reads one page of events in `window`, ascending by `(t, id)` (keyset pagination). */
+  async readEvents(window: TimeWindow, page: PageRequest): Promise<Page<EventRecord>> {
+    return this.#run('read events', () => {
+      assertWindow(window);
+      assertPageRequest(page);
+      const rows =
+        page.cursor === undefined
+          ? this.#stmt.readEvents.all(window.from, window.to, page.limit + 1)
+          : (() => {
+              const after = decodeEventCursor(page.cursor, window);
+              return this.#stmt.readEventsAfter.all(after.t, after.id, window.to, page.limit + 1);
+            })();
+      const more = rows.length > page.limit;
+      const items: EventRecord[] = (more ? rows.slice(0, page.limit) : rows).map((row) => ({
+        id: row.id,
+        t: row.t,
+        body: JSON.parse(row.body) as JsonValue,
+      }));
+      const last = items.at(-1);
+      return {
+        items,
+        next: more && last !== undefined ? encodeEventCursor(window, last.t, last.id) : null,
+      };
+    });
+  }
+
+  /** Inserts the events whose id is not stored yet, in one transaction; returns the count. */
+  async insertEventsIfAbsent(events: readonly EventRecord[]): Promise<number> {
+    return this.#run('insert events', () => {
+      assertEvents(events);
+      return this.#insert(events);
+    });
+  }
+
+  /** Reads the sync record stored under `key`, or `undefined`. */
+  async readSyncState(key: string): Promise<SyncStateRecord | undefined> {
+    return this.#run('read the sync state', () => {
+      assertSyncKey(key);
+      const text = this.#stmt.readSync.get(key);
+      if (text === undefined) return undefined;
+      const state: unknown = JSON.parse(text);
+      assertSyncState(state);
+      return state;
+    });
+  }
+
+  /** Replaces the sync record stored under `key` (one statement, atomic). */
+  async writeSyncState(key: string, state: SyncStateRecord): Promise<void> {
+    this.#run('write the sync state', () => {
+      assertSyncKey(key);
+      assertSyncState(state);
+      this.#stmt.writeSync.run(key, JSON.stringify(copySyncState(state)));
+    });
+  }
+
+  /** Closes the database (checkpointing the WAL). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#db.close();
+    } catch (error) {
+      throw new StorageError(
+        'STORAGE_BACKEND',
+        `SQLite failed to close ${this.filename}: ${(error as Error)?.message ?? String(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Same as {@link SqliteStorageAdapter.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Opens (creating if needed) a SQLite storage file. Loads the optional peer dependency
+ * `better-sqlite3` on first use; sets WAL mode, `synchronous`, `busy_timeout`; creates or
+ * migrates the schema (tracked with `PRAGMA user_version`).
+ *
+ * Synchronous: it returns the adapter or throws.
+ *
+ * @param filename - Path of the database file, or `':memory:'` for a private, non-persistent
+ *   database (its capabilities then say `persistent: false`).
+ * @throws {StorageError} `STORAGE_DEPENDENCY_MISSING` when `better-sqlite3` is not installed or
+ *   not built; `STORAGE_SCHEMA` when the file was written by a newer edge-ha; `STORAGE_BACKEND`
+ *   when the file cannot be opened (not a database, permissions, …).
+ *
+ * @example
+ * ```ts
+ * import { openSqliteStorage } from 'edge-ha/sqlite';
+ *
+ * const storage = openSqliteStorage('/var/lib/my-service/edge-ha.db', { synchronous: 'FULL' });
+ * try {
+ *   await storage.registerItems(['plant/temp']);
+ * } finally {
+ *   await storage.close();
+ * }
+ * ```
+ */
+export function openSqliteStorage(
+  filename: string,
+  options: SqliteStorageOptions = {},
+): SqliteStorageAdapter {
+  if (typeof filename !== 'string' || filename.length === 0) {
+    throw new StorageError(
+      'STORAGE_BACKEND',
+      `openSqliteStorage needs a file path (or ':memory:'), got ${JSON.stringify(filename)}.`,
+    );
+  }
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new StorageError(
+      'STORAGE_BACKEND',
+      `busyTimeoutMs must be a non-negative integer (ms), got ${String(busyTimeoutMs)}.`,
+    );
+  }
+  const synchronous = options.synchronous ?? 'NORMAL';
+  if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
+    throw new StorageError(
+      'STORAGE_BACKEND',
+      `synchronous must be 'NORMAL' or 'FULL', got ${JSON.stringify(synchronous)}.`,
+    );
+  }
+  const Database = loadBetterSqlite3();
+  let db: BetterSqlite3.Database;
+  try {
+    db = new Database(filename, { timeout: busyTimeoutMs });
+  } catch (error) {
+    if (isMissingBinding(error)) {
+      throw new StorageError(
+        'STORAGE_DEPENDENCY_MISSING',
+        `"better-sqlite3" is installed but its native binding is missing; run \`npm rebuild better-sqlite3\`.`,
+        { cause: error },
+      );
+    }
+    throw new StorageError(
+      'STORAGE_BACKEND',
+      `SQLite cannot open ${filename}: ${(error as Error)?.message ?? String(error)}`,
+      { cause: error },
+    );
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous}`);
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    migrate(db, filename);
+    return new SqliteStorageAdapter(db, filename);
+  } catch (error) {
+    db.close();
+    if (isEdgeHaError(error)) throw error;
+    throw new StorageError(
+      'STORAGE_BACKEND',
+      `SQLite cannot use ${filename}: ${(error as Error)?.message ?? String(error)}`,
+      { cause: error },
+    );
+  }
+}

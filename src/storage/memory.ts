@@ -1,0 +1,327 @@
+import { StorageError } from '../errors.js';
+import {
+  decodeEventCursor,
+  decodePointCursor,
+  encodeEventCursor,
+  encodePointCursor,
+} from './cursor.js';
+import type {
+  EventRecord,
+  Page,
+  PageRequest,
+  Point,
+  StorageAdapter,
+  StorageCapabilities,
+  SyncStateRecord,
+  TimeWindow,
+} from './types.js';
+import {
+  assertEvents,
+  assertItemId,
+  assertItemIds,
+  assertPageRequest,
+  assertPoints,
+  assertReplacePoints,
+  assertSyncKey,
+  assertSyncState,
+  assertWindow,
+  compareCodePoints,
+  copyEvent,
+  copyPoint,
+  copySyncState,
+} from './validate.js';
+
+/** Options of {@link MemoryStorageAdapter}. */
+export interface MemoryStorageAdapterOptions {
+  /**
+   * Initial points per item id, validated like `appendPoints` (a later point at the same
+   * timestamp wins). Handy to build a remote peer's data in tests.
+   * @default {}
+   */
+  readonly points?: Readonly<Record<string, readonly Point[]>>;
+  /**
+   * Initial events, validated and inserted like `insertEventsIfAbsent`.
+   * @default []
+   */
+  readonly events?: readonly EventRecord[];
+}
+
+/** Index of the first element of `array` whose key is not below the probe (`compare >= 0`). */
+function lowerBound<T>(array: readonly T[], compare: (element: T) => number): number {
+  let lo = 0;
+  let hi = array.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(array[mid] as T) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function compareEvents(a: EventRecord, b: { readonly t: number; readonly id: string }): number {
+  return a.t - b.t || compareCodePoints(a.id, b.id);
+}
+
+/** Sorts by `t` and keeps the last point of each timestamp (input order decides ties). */
+function sortLastWins(points: readonly Point[]): Point[] {
+  const byT = new Map<number, Point>();
+  for (const point of points) {
+    byT.delete(point.t);
+    byT.set(point.t, copyPoint(point));
+  }
+  return [...byT.values()].sort((a, b) => a.t - b.t);
+}
+
+/**
+ * The in-memory reference implementation of {@link StorageAdapter}: sorted arrays searched by
+ * binary search, so a page read costs O(log n + limit) and a replace is one splice between
+ * binary-searched bounds. Records are copied on the way in and out, so callers can never mutate
+ * stored data. Not persistent: the data lives as long as the object.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorageAdapter } from 'edge-ha';
+ *
+ * await using storage = new MemoryStorageAdapter();
+ * await storage.appendPoints('plant/temp', [{ t: 1_000, v: 21.5 }]);
+ * const page = await storage.readPoints('plant/temp', { from: 0, to: 2_000 }, { limit: 100 });
+ * console.log(page.items); // [{ t: 1000, v: 21.5 }]
+ * ```
+ */
+export class MemoryStorageAdapter implements StorageAdapter {
+  /** Not persistent; replace and insert are atomic; one process only. */
+  readonly capabilities: StorageCapabilities = Object.freeze({
+    persistent: false,
+    atomicReplace: true,
+    atomicInsert: true,
+    multiProcess: false,
+  });
+
+  readonly #series = new Map<string, Point[]>();
+  #sortedItems: string[] | undefined;
+  #events: EventRecord[] = [];
+  readonly #eventIds = new Set<string>();
+  readonly #syncState = new Map<string, SyncStateRecord>();
+  #closed = false;
+
+  /**
+   * Creates an empty adapter, or one holding `options.points` and `options.events`.
+   * @throws {StorageError} when the initial data is invalid (same codes as the write methods).
+   */
+  constructor(options: MemoryStorageAdapterOptions = {}) {
+    for (const [item, points] of Object.entries(options.points ?? {})) {
+      assertItemId(item);
+      assertPoints(points);
+      this.#append(item, points);
+    }
+    if (options.events !== undefined) {
+      assertEvents(options.events);
+      this.#insert(options.events);
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) {
+      throw new StorageError(
+        'STORAGE_CLOSED',
+        'The storage adapter is closed; create (or open) a new one to keep working.',
+      );
+    }
+  }
+
+  #seriesOf(item: string): Point[] {
+    let series = this.#series.get(item);
+    if (series === undefined) {
+      series = [];
+      this.#series.set(item, series);
+      this.#sortedItems = undefined;
+    }
+    return series;
+  }
+
+  #append(item: string, points: readonly Point[]): void {
+    const series = this.#seriesOf(item);
+    if (points.length === 0) return;
+    const incoming = sortLastWins(points);
+    const first = incoming[0] as Point;
+    const last = series.at(-1);
+    if (last === undefined || first.t > last.t) {
+      for (const point of incoming) series.push(point);
+      return;
+    }
+    // Merge two sorted runs; an incoming point replaces a stored one at the same timestamp.
+    const merged: Point[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < series.length && j < incoming.length) {
+      const a = series[i] as Point;
+      const b = incoming[j] as Point;
+      if (a.t < b.t) {
+        merged.push(a);
+        i++;
+      } else {
+        merged.push(b);
+        j++;
+        if (a.t === b.t) i++;
+      }
+    }
+    while (i < series.length) merged.push(series[i++] as Point);
+    while (j < incoming.length) merged.push(incoming[j++] as Point);
+    this.#series.set(item, merged);
+  }
+
+  #insert(events: readonly EventRecord[]): number {
+    const fresh = new Map<string, EventRecord>();
+    for (const event of events) {
+      if (!this.#eventIds.has(event.id) && !fresh.has(event.id)) {
+        fresh.set(event.id, copyEvent(event));
+      }
+    }
+    if (fresh.size === 0) return 0;
+    const incoming = [...fresh.values()].sort(compareEvents);
+    const stored = this.#events;
+    const merged: EventRecord[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < stored.length && j < incoming.length) {
+      const a = stored[i] as EventRecord;
+      const b = incoming[j] as EventRecord;
+      if (compareEvents(a, b) < 0) {
+        merged.push(a);
+        i++;
+      } else {
+        merged.push(b);
+        j++;
+      }
+    }
+    while (i < stored.length) merged.push(stored[i++] as EventRecord);
+    while (j < incoming.length) merged.push(incoming[j++] as EventRecord);
+    this.#events = merged;
+    for (const id of fresh.keys()) this.#eventIds.add(id);
+    return fresh.size;
+  }
+
+  /** Declares items as trended locally, even before they have points. */
+  async registerItems(items: readonly string[]): Promise<void> {
+    this.#checkOpen();
+    assertItemIds(items);
+    for (const item of items) this.#seriesOf(item);
+  }
+
+  /** Every registered item and every item with points, sorted by code point. */
+  async listItems(): Promise<string[]> {
+    this.#checkOpen();
+    this.#sortedItems ??= [...this.#series.keys()].sort(compareCodePoints);
+    return [...this.#sortedItems];
+  }
+
+  /** Reads one page of `item`'s points in `window`, ascending by `t`. */
+  async readPoints(item: string, window: TimeWindow, page: PageRequest): Promise<Page<Point>> {
+    this.#checkOpen();
+    assertItemId(item);
+    assertWindow(window);
+    assertPageRequest(page);
+    const after =
+      page.cursor === undefined ? undefined : decodePointCursor(page.cursor, item, window);
+    const series = this.#series.get(item) ?? [];
+    const start =
+      after === undefined
+        ? lowerBound(series, (p) => p.t - window.from)
+        : lowerBound(series, (p) => (p.t <= after ? -1 : 1));
+    const end = lowerBound(series, (p) => p.t - window.to);
+    const stop = Math.min(end, start + page.limit);
+    const items: Point[] = [];
+    for (let i = start; i < stop; i++) items.push(copyPoint(series[i] as Point));
+    const last = items.at(-1);
+    return {
+      items,
+      next: stop < end && last !== undefined ? encodePointCursor(item, window, last.t) : null,
+    };
+  }
+
+  /** Atomically replaces every point of `item` in `window` with `points`. */
+  async replacePoints(item: string, window: TimeWindow, points: readonly Point[]): Promise<void> {
+    this.#checkOpen();
+    assertItemId(item);
+    assertWindow(window);
+    assertReplacePoints(points, window);
+    const series = this.#seriesOf(item);
+    const incoming = points.map(copyPoint).sort((a, b) => a.t - b.t);
+    const start = lowerBound(series, (p) => p.t - window.from);
+    const end = lowerBound(series, (p) => p.t - window.to);
+    if (end - start + incoming.length < 50_000) {
+      series.splice(start, end - start, ...incoming);
+    } else {
+      this.#series.set(item, series.slice(0, start).concat(incoming, series.slice(end)));
+    }
+  }
+
+  /** Writes live points; a point at an existing timestamp replaces it (the last in a batch wins). */
+  async appendPoints(item: string, points: readonly Point[]): Promise<void> {
+    this.#checkOpen();
+    assertItemId(item);
+    assertPoints(points);
+    this.#append(item, points);
+  }
+
+  /** Reads one page of events in `window`, ascending by `(t, id)`. */
+  async readEvents(window: TimeWindow, page: PageRequest): Promise<Page<EventRecord>> {
+    this.#checkOpen();
+    assertWindow(window);
+    assertPageRequest(page);
+    const after = page.cursor === undefined ? undefined : decodeEventCursor(page.cursor, window);
+    const events = this.#events;
+    const start =
+      after === undefined
+        ? lowerBound(events, (e) => e.t - window.from)
+        : lowerBound(events, (e) => (compareEvents(e, after) <= 0 ? -1 : 1));
+    const end = lowerBound(events, (e) => e.t - window.to);
+    const stop = Math.min(end, start + page.limit);
+    const items: EventRecord[] = [];
+    for (let i = start; i < stop; i++) items.push(copyEvent(events[i] as EventRecord));
+    const last = items.at(-1);
+    return {
+      items,
+      next: stop < end && last !== undefined ? encodeEventCursor(window, last.t, last.id) : null,
+    };
+  }
+
+  /** Inserts the events whose id is not stored yet (first of a batch wins); returns the count. */
+  async insertEventsIfAbsent(events: readonly EventRecord[]): Promise<number> {
+    this.#checkOpen();
+    assertEvents(events);
+    return this.#insert(events);
+  }
+
+  /** Reads the sync record stored under `key`, or `undefined`. */
+  async readSyncState(key: string): Promise<SyncStateRecord | undefined> {
+    this.#checkOpen();
+    assertSyncKey(key);
+    const state = this.#syncState.get(key);
+    return state === undefined ? undefined : copySyncState(state);
+  }
+
+  /** Replaces the sync record stored under `key`. */
+  async writeSyncState(key: string, state: SyncStateRecord): Promise<void> {
+    this.#checkOpen();
+    assertSyncKey(key);
+    assertSyncState(state);
+    this.#syncState.set(key, copySyncState(state));
+  }
+
+  /** Closes the adapter and drops its data. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#series.clear();
+    this.#events = [];
+    this.#eventIds.clear();
+    this.#syncState.clear();
+    this.#sortedItems = undefined;
+  }
+
+  /** Same as {@link MemoryStorageAdapter.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,441 @@
+/**
+ * Input validation shared by the bundled storage adapters and the HTTP peer. Internal: every
+ * function throws a coded {@link StorageError} naming what is wrong and how to fix it.
+ *
+ * @internal
+ */
+
+import { StorageError } from '../errors.js';
+import type {
+  EventRecord,
+  JsonValue,
+  PageRequest,
+  Point,
+  PointValue,
+  SyncStateRecord,
+  TimeWindow,
+} from './types.js';
+
+/** Largest page limit a read accepts. */
+export const MAX_PAGE_LIMIT: number = 100_000;
+/** Longest item id, in UTF-16 code units. */
+export const MAX_ITEM_ID_LENGTH: number = 1024;
+/** Longest event id, in UTF-16 code units. */
+export const MAX_EVENT_ID_LENGTH: number = 256;
+/** Largest point quality. */
+export const MAX_QUALITY: number = 4_294_967_295;
+/** Deepest nesting accepted in an event body. */
+export const MAX_BODY_DEPTH: number = 64;
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') {
+    return value.length > 40 ? `a string of length ${value.length}` : JSON.stringify(value);
+  }
+  return typeof value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Whether `value` is a well-formed string (no lone UTF-16 surrogate, which no store round-trips). */
+export function isWellFormedString(value: string): boolean {
+  return !LONE_SURROGATE.test(value);
+}
+
+/**
+ * Compares two strings by Unicode code point, which is also the byte order of their UTF-8 form
+ * (SQLite's BINARY collation). JavaScript's `<` compares UTF-16 code units, which differs for
+ * characters above U+FFFF versus U+E000..U+FFFF. Every ordering of ids uses this function.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x !== y) {
+      // Move surrogates (D800..DFFF) above E000..FFFF, which is code point order.
+      if (x >= 0xd800) x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      if (y >= 0xd800) y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+      return x - y;
+    }
+  }
+  return a.length - b.length;
+}
+
+/** Asserts a half-open window `[from, to)` with safe-integer bounds and `from <= to`. */
+export function assertWindow(window: unknown): asserts window is TimeWindow {
+  if (!isRecord(window)) {
+    throw new StorageError(
+      'STORAGE_INVALID_WINDOW',
+      `A window must be an object { from, to } in epoch ms, got ${describe(window)}.`,
+    );
+  }
+  const { from, to } = window;
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to)) {
+    throw new StorageError(
+      'STORAGE_INVALID_WINDOW',
+      `A window's from and to must be safe integers (epoch ms), got from=${describe(from)}, to=${describe(to)}.`,
+    );
+  }
+  if ((from as number) > (to as number)) {
+    throw new StorageError(
+      'STORAGE_INVALID_WINDOW',
+      `A window must have from <= to, got from=${from as number} > to=${to as number}. Swap the bounds.`,
+    );
+  }
+}
+
+/** Asserts a page request: `limit` an integer 1..{@link MAX_PAGE_LIMIT}, `cursor` a string or absent. */
+export function assertPageRequest(page: unknown): asserts page is PageRequest {
+  if (!isRecord(page)) {
+    throw new StorageError(
+      'STORAGE_INVALID_PAGE',
+      `A page request must be an object { limit, cursor? }, got ${describe(page)}.`,
+    );
+  }
+  const { limit, cursor } = page;
+  if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_PAGE_LIMIT) {
+    throw new StorageError(
+      'STORAGE_INVALID_PAGE',
+      `A page limit must be an integer from 1 to ${MAX_PAGE_LIMIT}, got ${describe(limit)}.`,
+    );
+  }
+  if (cursor !== undefined && typeof cursor !== 'string') {
+    throw new StorageError(
+      'STORAGE_INVALID_CURSOR',
+      `A cursor must be the string returned as "next" by the previous page, got ${describe(cursor)}.`,
+    );
+  }
+}
+
+/** Asserts an item id: a non-empty, well-formed string of at most {@link MAX_ITEM_ID_LENGTH} code units. */
+export function assertItemId(item: unknown): asserts item is string {
+  if (typeof item !== 'string' || item.length === 0 || item.length > MAX_ITEM_ID_LENGTH) {
+    throw new StorageError(
+      'STORAGE_INVALID_ITEM',
+      `An item id must be a non-empty string of at most ${MAX_ITEM_ID_LENGTH} characters, got ${describe(item)}.`,
+    );
+  }
+  if (!isWellFormedString(item)) {
+    throw new StorageError(
+      'STORAGE_INVALID_ITEM',
+      'An item id must not contain a lone UTF-16 surrogate (it cannot be stored faithfully).',
+    );
+  }
+}
+
+/** Asserts an array of item ids. */
+export function assertItemIds(items: unknown): asserts items is readonly string[] {
+  if (!Array.isArray(items)) {
+    throw new StorageError(
+      'STORAGE_INVALID_ITEM',
+      `Expected an array of item ids, got ${describe(items)}.`,
+    );
+  }
+  for (const item of items) assertItemId(item);
+}
+
+/** Asserts a point value: a finite number, a well-formed string, a boolean or null. */
+export function assertPointValue(value: unknown, where: string): asserts value is PointValue {
+  if (value === null || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) {
+      throw new StorageError(
+        'STORAGE_VALUE_OUT_OF_RANGE',
+        `${where}: a number value must be finite, got ${value}. Store a gap as null instead.`,
+      );
+    }
+    return;
+  }
+  if (typeof value === 'string') {
+    if (!isWellFormedString(value)) {
+      throw new StorageError(
+        'STORAGE_VALUE_OUT_OF_RANGE',
+        `${where}: a string value must not contain a lone UTF-16 surrogate.`,
+      );
+    }
+    return;
+  }
+  throw new StorageError(
+    'STORAGE_INVALID_RECORD',
+    `${where}: a value must be a number, string, boolean or null, got ${describe(value)}.`,
+  );
+}
+
+/** Asserts one point `{ t, v, q? }`. */
+export function assertPoint(point: unknown, where = 'point'): asserts point is Point {
+  if (!isRecord(point)) {
+    throw new StorageError(
+      'STORAGE_INVALID_RECORD',
+      `${where} must be an object { t, v, q? }, got ${describe(point)}.`,
+    );
+  }
+  if (!Number.isSafeInteger(point.t)) {
+    throw new StorageError(
+      'STORAGE_INVALID_RECORD',
+      `${where}: t must be a safe integer (epoch ms), got ${describe(point.t)}.`,
+    );
+  }
+  if (!('v' in point)) {
+    throw new StorageError(
+      'STORAGE_INVALID_RECORD',
+      `${where}: v is missing (use null for no value).`,
+    );
+  }
+  assertPointValue(point.v, where);
+  const q = point.q;
+  if (
+    q !== undefined &&
+    (!Number.isInteger(q) || (q as number) < 0 || (q as number) > MAX_QUALITY)
+  ) {
+    throw new StorageError(
+      'STORAGE_INVALID_RECORD',
+      `${where}: q (quality) must be an integer from 0 to ${MAX_QUALITY} or absent, got ${describe(q)}.`,
+    );
+  }
+}
+
+/** Asserts an array of points (no ordering or uniqueness requirement). */
+export function assertPoints(points: unknown): asserts points is readonly Point[] {
+  if (!Array.isArray(points)) {
+    throw new StorageError(
+      'STORAGE_INVALID_RECORD',
+      `Expected an array of points, got ${describe(points)}.`,
+    );
+  }
+  for (let i = 0; i < points.length; i++) assertPoint(points[i], `points[${i}]`);
+}
+
+/**
+ * Asserts the points given to `replacePoints`: valid, each inside `window`
+ * (`STORAGE_POINT_OUTSIDE_WINDOW`) and with unique timestamps (`STORAGE_INVALID_RECORD`).
+ * `window` must already be valid.
+ */
+export function assertReplacePoints(
+  points: unknown,
+  window: TimeWindow,
+): asserts points is readonly Point[] {
+  assertPoints(points);
+  const seen = new Set<number>();
+  for (let i = 0; i < points.length; i++) {
+    const { t } = points[i] as Point;
+    if (t < window.from || t >= window.to) {
+      throw new StorageError(
+        'STORAGE_POINT_OUTSIDE_WINDOW',
+        `points[${i}].t=${t} lies outside the window [${window.from}, ${window.to}); every point given to a replace must satisfy from <= t < to.`,
+      );
+    }
+    if (seen.has(t)) {
+      throw new StorageError(
+        'STORAGE_INVALID_RECORD',
+        `points[${i}].t=${t} repeats an earlier timestamp; an item has at most one point per timestamp.`,
+      );
+    }
+    seen.add(t);
+  }
+}
+
+/** Asserts a JSON value: plain objects, arrays, finite numbers, strings, booleans, null; no cycles. */
+export function assertJsonValue(value: unknown, where: string): asserts value is JsonValue {
+  const ancestors: unknown[] = [];
+  const visit = (node: unknown, path: string, depth: number): void => {
+    if (node === null || typeof node === 'string' || typeof node === 'boolean') return;
+    if (typeof node === 'number') {
+      if (Number.isFinite(node)) return;
+      throw new StorageError(
+        'STORAGE_INVALID_RECORD',
+        `${path} is ${node}, which is not JSON; use a finite number or null.`,
+      );
+    }
+    if (typeof node !== 'object') {
+      throw new StorageError(
+        'STORAGE_INVALID_RECORD',
+        `${path} is ${describe(node)}, which is not a JSON value.`,
+      );
+    }
+    if (depth > MAX_BODY_DEPTH) {
+      throw new StorageError(
+        'STORAGE_INVALID_RECORD',
+        `${path} nests deeper than ${MAX_BODY_DEPTH} levels.`,
+      );
+    }
+    if (ancestors.includes(node)) {
+      throw new StorageError('STORAGE_INVALID_RECORD', `${path} is a circular reference.`);
+    }
+    ancestors.push(node);
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        if (!(i in node)) {
+          throw new StorageError('STORAGE_INVALID_RECORD', `${path}[${i}] is a hole in an array.`);
+        }
+        visit(node[i], `${path}[${i}]`, depth + 1);
+      }
+    } else {
+      const proto = Object.getPrototypeOf(node);
+      if (proto !== Object.prototype && proto !== null) {
+        throw new StorageError(
+          'STORAGE_INVALID_RECORD',
+          `${path} is a ${(node as object).constructor?.name ?? 'non-plain'} object; only plain objects are JSON.`,
+        );
+      }
+      for (const [key, child] of Object.entries(node)) visit(child, `${path}.${key}`, depth + 1);
+    }
+    ancestors.pop();
+  };
+  visit(value, where, 0);
+}
+
+/** Asserts one event `{ id, t, body }`. */
+export function assertEvent(event: unknown, where = 'event'): asserts event is EventRecord {
+  if (!isRecord(event)) {
+    throw new StorageError(
+      'STORAGE_INVALID_RECORD',
+      `${where} must be an object { id, t, body }, got ${describe(event)}.`,
+    );
+  }
+  const { id, t } = event;
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_EVENT_ID_LENGTH) {
+    throw new StorageError(
+      'STORAGE_INVALID_RECORD',
+      `${where}: id must be a non-empty string of at most ${MAX_EVENT_ID_LENGTH} characters, got ${describe(id)}.`,
+    );
+  }
+  if (!isWellFormedString(id)) {
+    throw new StorageError(
+      'STORAGE_INVALID_RECORD',
+      `${where}: id must not contain a lone UTF-16 surrogate.`,
+    );
+  }
+  if (!Number.isSafeInteger(t)) {
+    throw new StorageError(
+      'STORAGE_INVALID_RECORD',
+      `${where}: t must be a safe integer (epoch ms), got ${describe(t)}.`,
+    );
+  }
+  if (!('body' in event)) {
+    throw new StorageError('STORAGE_INVALID_RECORD', `${where}: body is missing (use null).`);
+  }
+  assertJsonValue(event.body, `${where}.body`);
+}
+
+/** Asserts an array of events. */
+export function assertEvents(events: unknown): asserts events is readonly EventRecord[] {
+  if (!Array.isArray(events)) {
+    throw new StorageError(
+      'STORAGE_INVALID_RECORD',
+      `Expected an array of events, got ${describe(events)}.`,
+    );
+  }
+  for (let i = 0; i < events.length; i++) assertEvent(events[i], `events[${i}]`);
+}
+
+function syncError(message: string): StorageError {
+  return new StorageError('STORAGE_INVALID_SYNC_STATE', message);
+}
+
+function assertTimeOrNull(value: unknown, name: string): void {
+  if (value !== null && !Number.isSafeInteger(value)) {
+    throw syncError(`${name} must be a safe integer (epoch ms) or null, got ${describe(value)}.`);
+  }
+}
+
+/** Asserts a sync-state key: a non-empty, well-formed string of at most 1024 code units. */
+export function assertSyncKey(key: unknown): asserts key is string {
+  if (
+    typeof key !== 'string' ||
+    key.length === 0 ||
+    key.length > MAX_ITEM_ID_LENGTH ||
+    !isWellFormedString(key)
+  ) {
+    throw syncError(
+      `A sync-state key must be a non-empty, well-formed string of at most ${MAX_ITEM_ID_LENGTH} characters, got ${describe(key)}.`,
+    );
+  }
+}
+
+const SYNC_KEYS = new Set(['lastUpToDate', 'heartbeat', 'run']);
+const RUN_KEYS = new Set(['window', 'checkpoints']);
+
+/**
+ * Asserts a sync-state record: exactly `lastUpToDate`, `heartbeat` (safe integer or null) and
+ * `run` (null or `{ window, checkpoints }` with a valid window and safe-integer checkpoints).
+ */
+export function assertSyncState(state: unknown): asserts state is SyncStateRecord {
+  if (!isRecord(state)) {
+    throw syncError(
+      `A sync state must be an object { lastUpToDate, heartbeat, run }, got ${describe(state)}.`,
+    );
+  }
+  for (const key of Object.keys(state)) {
+    if (!SYNC_KEYS.has(key)) throw syncError(`A sync state has no property "${key}".`);
+  }
+  assertTimeOrNull(state.lastUpToDate, 'lastUpToDate');
+  assertTimeOrNull(state.heartbeat, 'heartbeat');
+  const run = state.run;
+  if (run === null) return;
+  if (!isRecord(run)) {
+    throw syncError(`run must be null or an object { window, checkpoints }, got ${describe(run)}.`);
+  }
+  for (const key of Object.keys(run)) {
+    if (!RUN_KEYS.has(key)) throw syncError(`run has no property "${key}".`);
+  }
+  try {
+    assertWindow(run.window);
+  } catch (error) {
+    throw new StorageError(
+      'STORAGE_INVALID_SYNC_STATE',
+      `run.window: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const checkpoints = run.checkpoints;
+  if (!isRecord(checkpoints)) {
+    throw syncError(
+      `run.checkpoints must be a plain object of key -> epoch ms, got ${describe(checkpoints)}.`,
+    );
+  }
+  for (const [key, value] of Object.entries(checkpoints)) {
+    if (!Number.isSafeInteger(value)) {
+      throw syncError(`run.checkpoints["${key}"] must be a safe integer, got ${describe(value)}.`);
+    }
+  }
+}
+
+/** `n` with `-0` turned into `0` (as JSON, SQLite and most stores do). */
+function noNegativeZero<T>(n: T): T {
+  return (typeof n === 'number' ? n + 0 : n) as T;
+}
+
+/**
+ * A fresh copy of a valid point with only `t`, `v` and (when present) `q`. `-0` becomes `0`, as
+ * it would through JSON or SQLite.
+ */
+export function copyPoint(point: Point): Point {
+  const t = point.t + 0;
+  const v = noNegativeZero(point.v);
+  return point.q === undefined ? { t, v } : { t, v, q: point.q + 0 };
+}
+
+/** A deep copy of a JSON value, through JSON text (so `-0` becomes `0`, as in any JSON store). */
+export function copyJson<T extends JsonValue>(value: T): T {
+  return typeof value === 'object' && value !== null
+    ? (JSON.parse(JSON.stringify(value)) as T)
+    : noNegativeZero(value);
+}
+
+/** A deep copy of a valid event with only `id`, `t` and `body`. */
+export function copyEvent(event: EventRecord): EventRecord {
+  return { id: event.id, t: event.t + 0, body: copyJson(event.body) };
+}
+
+/** A deep copy of a valid sync-state record (`-0` becomes `0`). */
+export function copySyncState(state: SyncStateRecord): SyncStateRecord {
+  return copyJson(state as unknown as JsonValue) as unknown as SyncStateRecord;
+}

@@ -1,0 +1,97 @@
+import { describe, expect, test } from 'vitest';
+import { isEdgeHaError, StorageError } from '../../src/errors.js';
+import { MemoryStorageAdapter } from '../../src/storage/memory.js';
+
+const ALL = { from: 0, to: 1_000_000 };
+
+describe('MemoryStorageAdapter', () => {
+  test('starts with the initial points and events given as options', async () => {
+    await using storage = new MemoryStorageAdapter({
+      points: {
+        'plant/temp': [
+          { t: 2, v: 20 },
+          { t: 1, v: 19 },
+          { t: 2, v: 21 },
+        ],
+      },
+      events: [
+        { id: 'b', t: 5, body: null },
+        { id: 'a', t: 5, body: { first: true } },
+        { id: 'a', t: 9, body: 'ignored' },
+      ],
+    });
+    expect(await storage.listItems()).toEqual(['plant/temp']);
+    expect((await storage.readPoints('plant/temp', ALL, { limit: 10 })).items).toEqual([
+      { t: 1, v: 19 },
+      { t: 2, v: 21 },
+    ]);
+    expect((await storage.readEvents(ALL, { limit: 10 })).items).toEqual([
+      { id: 'a', t: 5, body: { first: true } },
+      { id: 'b', t: 5, body: null },
+    ]);
+  });
+
+  test('invalid initial data throws a coded StorageError from the constructor', () => {
+    expect(() => new MemoryStorageAdapter({ points: { '': [] } })).toThrow(StorageError);
+    try {
+      new MemoryStorageAdapter({ points: { i: [{ t: 1, v: Number.NaN }] } });
+      expect.unreachable();
+    } catch (error) {
+      expect(isEdgeHaError(error, 'STORAGE_VALUE_OUT_OF_RANGE')).toBe(true);
+    }
+  });
+
+  test('declares itself non-persistent and atomic', () => {
+    expect(new MemoryStorageAdapter().capabilities).toEqual({
+      persistent: false,
+      atomicReplace: true,
+      atomicInsert: true,
+      multiProcess: false,
+    });
+  });
+
+  test('appends before, between and after stored points keep the series sorted', async () => {
+    await using storage = new MemoryStorageAdapter();
+    await storage.appendPoints('i', [
+      { t: 10, v: 1 },
+      { t: 20, v: 2 },
+    ]);
+    await storage.appendPoints('i', [
+      { t: 30, v: 3 },
+      { t: 5, v: 0 },
+      { t: 15, v: 1.5 },
+      { t: 20, v: 'two' },
+    ]);
+    await storage.appendPoints('i', [{ t: 40, v: 4 }]);
+    expect((await storage.readPoints('i', ALL, { limit: 100 })).items).toEqual([
+      { t: 5, v: 0 },
+      { t: 10, v: 1 },
+      { t: 15, v: 1.5 },
+      { t: 20, v: 'two' },
+      { t: 30, v: 3 },
+      { t: 40, v: 4 },
+    ]);
+  });
+
+  test('a replace of a large window with many points (slice path) keeps the rest', async () => {
+    await using storage = new MemoryStorageAdapter();
+    const old = Array.from({ length: 60_000 }, (_, t) => ({ t, v: 'old' }));
+    await storage.appendPoints('i', old);
+    const fresh = Array.from({ length: 40_000 }, (_, i) => ({ t: 10_000 + i, v: 'new' }));
+    await storage.replacePoints('i', { from: 10_000, to: 55_000 }, fresh);
+    const read = (await storage.readPoints('i', ALL, { limit: 100_000 })).items;
+    expect(read).toHaveLength(10_000 + 40_000 + 5_000);
+    expect(read[9_999]).toEqual({ t: 9_999, v: 'old' });
+    expect(read[10_000]).toEqual({ t: 10_000, v: 'new' });
+    expect(read[49_999]).toEqual({ t: 49_999, v: 'new' });
+    expect(read[50_000]).toEqual({ t: 55_000, v: 'old' });
+  });
+
+  test('-0 is stored as 0', async () => {
+    await using storage = new MemoryStorageAdapter();
+    await storage.appendPoints('i', [{ t: -0, v: -0 }]);
+    const [p] = (await storage.readPoints('i', { from: -1, to: 1 }, { limit: 1 })).items;
+    expect(Object.is(p?.t, 0)).toBe(true);
+    expect(Object.is(p?.v, 0)).toBe(true);
+  });
+});
