@@ -75,7 +75,9 @@ export type PolicyErrorCode =
   /** Every member id 1..255 of the cluster is taken. */
   | 'POLICY_MEMBERS_EXHAUSTED'
   /** An option passed to a policy function is invalid. */
-  | 'POLICY_INVALID_OPTION';
+  | 'POLICY_INVALID_OPTION'
+  /** A JS value given as a policy is not JSON-like (undefined, function, NaN, class instance, cycle…). */
+  | 'POLICY_VALUE';
 
 /** One problem found in a policy set (see `validatePolicies`). */
 export interface PolicyIssue {
@@ -183,7 +185,7 @@ export type StorageErrorCode =
   | 'STORAGE_INVALID_RECORD'
   /** A value is outside what the adapter can store (non-finite number, huge string, …). */
   | 'STORAGE_VALUE_OUT_OF_RANGE'
-  /** A point given to `replacePoints` lies outside the window, or a timestamp repeats. */
+  /** A point given to `replacePoints` lies outside its window (a repeated timestamp is `STORAGE_INVALID_RECORD`). */
   | 'STORAGE_POINT_OUTSIDE_WINDOW'
   /** The sync state record is malformed. */
   | 'STORAGE_INVALID_SYNC_STATE'
@@ -222,7 +224,9 @@ export type PeerErrorCode =
   /** The remote speaks a protocol version we do not support. Permanent. */
   | 'PEER_PROTOCOL'
   /** The request was aborted through its `AbortSignal`. */
-  | 'PEER_ABORTED';
+  | 'PEER_ABORTED'
+  /** An option given to `httpPeer` or `createPeerHandler` is invalid (bad URL, empty token, …). */
+  | 'PEER_INVALID_OPTION';
 
 /** Extra detail a {@link PeerError} may carry. */
 export interface PeerErrorDetails extends EdgeHaErrorOptions {
@@ -268,7 +272,13 @@ export type SyncErrorCode =
   /** The governor or deputy was closed. */
   | 'SYNC_CLOSED'
   /** A run ended finished_with_error; `SyncState` has the details. */
-  | 'SYNC_FAILED';
+  | 'SYNC_FAILED'
+  /** Part of the downtime lies before the maximum recovery window and was not recovered. */
+  | 'SYNC_UNRECOVERABLE'
+  /** An event listener threw; reported in `SyncState`, never thrown into the run. */
+  | 'SYNC_LISTENER_FAILED'
+  /** The state machine was asked for a transition not in its table (a bug in edge-ha). */
+  | 'SYNC_ILLEGAL_TRANSITION';
 
 /** Thrown by deputies and the governor. */
 export class SyncError extends EdgeHaError {

@@ -12,6 +12,41 @@
 export type { Clock, TimerHandle } from './clock.js';
 export { systemClock } from './clock.js';
 export type {
+  BackoffFunction,
+  DeputyEvents,
+  DeputyEventType,
+  DeputyItemError,
+  DeputyItemState,
+  DeputyItemStatus,
+  DeputyKind,
+  DeputyOperation,
+  DeputyOptions,
+  DeputyProgress,
+  DeputyRetryEvent,
+  DeputyRunError,
+  DeputyRunOptions,
+  DeputyRunSummary,
+  DeputySnapshot,
+  DeputyStateCode,
+  DeputyStateName,
+  DeputyTransition,
+  DeputyTransitionEvent,
+  ExponentialBackoffOptions,
+  RetryOptions,
+  SyncStateLevel,
+  SyncStateMessage,
+} from './deputy/index.js';
+export {
+  DEPUTY_STATES,
+  DEPUTY_TRANSITIONS,
+  Deputy,
+  deputyStateDiagram,
+  EventDeputy,
+  exponentialBackoff,
+  step,
+  TimeSeriesDeputy,
+} from './deputy/index.js';
+export type {
   EdgeHaErrorJSON,
   EdgeHaErrorOptions,
   PeerErrorCode,
@@ -33,6 +68,20 @@ export {
   SyncError,
   TopologyError,
 } from './errors.js';
+export type {
+  GovernorEvents,
+  GovernorHeartbeat,
+  GovernorRecovery,
+  GovernorRunResult,
+  GovernorStatus,
+  HAGovernorOptions,
+  RecoveryBasis,
+  RecoveryWindow,
+  RecoveryWindowInput,
+} from './governor/index.js';
+export { computeRecoveryWindow, HAGovernor } from './governor/index.js';
+export type { LocalPeerOptions } from './peer/local.js';
+export { localPeer } from './peer/local.js';
 export type { PeerCallOptions, PeerHello, RemotePeer } from './peer/types.js';
 export { PEER_PROTOCOL_VERSION } from './peer/types.js';
 export type {

@@ -1,0 +1,36 @@
+/**
+ * Deputies: the Apis-compatible state machine (numeric `DeputyState` codes, a transition table
+ * and a pure `step()`), and the drivers that back-fill a restarted instance from a peer —
+ * {@link TimeSeriesDeputy} (the remote wins) and {@link EventDeputy} (the local wins).
+ *
+ * @module
+ */
+
+export { Deputy, EventDeputy, TimeSeriesDeputy } from './deputy.js';
+export type { BackoffFunction, ExponentialBackoffOptions, RetryOptions } from './retry.js';
+export { exponentialBackoff } from './retry.js';
+export type {
+  DeputyEventType,
+  DeputyStateCode,
+  DeputyStateName,
+  DeputyTransition,
+} from './states.js';
+export { DEPUTY_STATES, DEPUTY_TRANSITIONS, deputyStateDiagram, step } from './states.js';
+export type {
+  DeputyEvents,
+  DeputyItemError,
+  DeputyItemState,
+  DeputyItemStatus,
+  DeputyKind,
+  DeputyOperation,
+  DeputyOptions,
+  DeputyProgress,
+  DeputyRetryEvent,
+  DeputyRunError,
+  DeputyRunOptions,
+  DeputyRunSummary,
+  DeputySnapshot,
+  DeputyTransitionEvent,
+  SyncStateLevel,
+  SyncStateMessage,
+} from './types.js';

@@ -1,0 +1,109 @@
+/**
+ * `localPeer`: serves a storage adapter as a {@link RemotePeer} in the same process (tests,
+ * simulations, two instances sharing one Node process).
+ */
+
+import { type Clock, systemClock } from '../clock.js';
+import { isEdgeHaError, PeerError } from '../errors.js';
+import type { StorageAdapter } from '../storage/types.js';
+import { PEER_PROTOCOL_VERSION, type PeerCallOptions, type RemotePeer } from './types.js';
+
+/** Options of {@link localPeer}. */
+export interface LocalPeerOptions {
+  /**
+   * The instance id `hello()` reports; also used in the label `local:<instanceId>`.
+   * @default 'local'
+   */
+  readonly instanceId?: string;
+  /**
+   * Clock whose time `hello()` reports.
+   * @default systemClock
+   */
+  readonly clock?: Clock;
+}
+
+const BAD_REQUEST_CODES: ReadonlySet<string> = new Set([
+  'STORAGE_INVALID_WINDOW',
+  'STORAGE_INVALID_CURSOR',
+  'STORAGE_INVALID_PAGE',
+  'STORAGE_INVALID_ITEM',
+]);
+
+function toPeerError(error: unknown, label: string, what: string): PeerError {
+  if (error instanceof PeerError) return error;
+  const code = isEdgeHaError(error) ? error.code : 'UNKNOWN';
+  const message = error instanceof Error ? error.message : String(error);
+  if (BAD_REQUEST_CODES.has(code)) {
+    return new PeerError('PEER_BAD_REQUEST', `${label} rejected ${what}: ${message}`, {
+      cause: error,
+    });
+  }
+  // STORAGE_CLOSED, STORAGE_SCHEMA, ... will not heal by retrying; STORAGE_BACKEND (I/O) may.
+  const transient = code === 'STORAGE_BACKEND';
+  return new PeerError('PEER_UNAVAILABLE', `${label} could not serve ${what}: ${message}`, {
+    cause: error,
+    transient,
+  });
+}
+
+function checkSignal(options: PeerCallOptions | undefined, label: string): void {
+  if (options?.signal?.aborted) {
+    throw new PeerError('PEER_ABORTED', `The call to ${label} was aborted.`, {
+      cause: options.signal.reason,
+      transient: false,
+    });
+  }
+}
+
+/**
+ * A {@link RemotePeer} that reads `storage` directly. `readPoints` of an item not in
+ * `storage.listItems()` rejects with `PEER_UNKNOWN_ITEM`; storage errors become `PeerError`s
+ * (`PEER_BAD_REQUEST` for invalid arguments, `PEER_UNAVAILABLE` otherwise, transient only for
+ * `STORAGE_BACKEND`).
+ *
+ * @example
+ * ```ts
+ * const remote = new MemoryStorageAdapter({ points: { 'plant/temp': [{ t: 1, v: 20 }] } });
+ * const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote, { instanceId: 'b' }) });
+ * ```
+ */
+export function localPeer(storage: StorageAdapter, options: LocalPeerOptions = {}): RemotePeer {
+  const instanceId = options.instanceId ?? 'local';
+  const clock = options.clock ?? systemClock;
+  const label = `local:${instanceId}`;
+  const guard = async <T>(
+    what: string,
+    callOptions: PeerCallOptions | undefined,
+    call: () => Promise<T>,
+  ): Promise<T> => {
+    checkSignal(callOptions, label);
+    try {
+      return await call();
+    } catch (error) {
+      throw toPeerError(error, label, what);
+    }
+  };
+  return Object.freeze({
+    label,
+    hello: (callOptions?: PeerCallOptions) =>
+      guard('hello', callOptions, async () => ({
+        instanceId,
+        protocolVersion: PEER_PROTOCOL_VERSION,
+        now: clock.now(),
+      })),
+    listItems: (callOptions?: PeerCallOptions) =>
+      guard('listItems', callOptions, () => storage.listItems()),
+    readPoints: (item, window, page, callOptions) =>
+      guard(`readPoints of item ${JSON.stringify(item)}`, callOptions, async () => {
+        if (page?.cursor === undefined && !(await storage.listItems()).includes(item)) {
+          throw new PeerError(
+            'PEER_UNKNOWN_ITEM',
+            `${label} does not trend item ${JSON.stringify(item)}.`,
+          );
+        }
+        return storage.readPoints(item, window, page);
+      }),
+    readEvents: (window, page, callOptions) =>
+      guard('readEvents', callOptions, () => storage.readEvents(window, page)),
+  } satisfies RemotePeer);
+}

@@ -1,0 +1,31 @@
+/**
+ * `edge-ha/testing`: tools to test code built on edge-ha and to prove your own storage adapter.
+ *
+ * - {@link runStorageAdapterSuite}: the storage adapter conformance suite, for any test runner
+ *   (node:test, vitest, jest, mocha). Its model-based group needs the optional peer dependency
+ *   `fast-check`.
+ * - {@link ManualClock}: a deterministic {@link edge-ha!Clock} for deputies, the governor and topology.
+ * - {@link recordEvents}: records an emitter's events so tests can assert exact sequences.
+ *
+ * @example
+ * ```ts
+ * import { describe, test } from 'node:test';
+ * import { MemoryStorageAdapter } from 'edge-ha';
+ * import { runStorageAdapterSuite } from 'edge-ha/testing';
+ *
+ * runStorageAdapterSuite({ test, describe, factory: () => new MemoryStorageAdapter() });
+ * ```
+ *
+ * @module edge-ha/testing
+ */
+
+export { ManualClock } from './manual-clock.js';
+export type { EventRecording, RecordedEvent } from './record-events.js';
+export { recordEvents } from './record-events.js';
+export type {
+  StorageAdapterSuiteOptions,
+  StorageSuiteContext,
+  SuiteDescribeFunction,
+  SuiteTestFunction,
+} from './storage-suite/index.js';
+export { runStorageAdapterSuite } from './storage-suite/index.js';

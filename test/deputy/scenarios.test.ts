@@ -1,0 +1,663 @@
+import { describe, expect, it } from 'vitest';
+import { EventDeputy, TimeSeriesDeputy } from '../../src/deputy/deputy.js';
+import { exponentialBackoff } from '../../src/deputy/retry.js';
+import type { DeputyStateName } from '../../src/deputy/states.js';
+import type {
+  DeputyRetryEvent,
+  DeputyTransitionEvent,
+  SyncStateMessage,
+} from '../../src/deputy/types.js';
+import { isEdgeHaError, PeerError } from '../../src/errors.js';
+import { localPeer } from '../../src/peer/local.js';
+import { ManualClock } from '../../src/testing/manual-clock.js';
+import { recordEvents } from '../../src/testing/record-events.js';
+import { crashingStorage, dump, faultPeer, memory, pts, unreachable } from './helpers.js';
+
+const noWait = { retries: 3, backoff: () => 0 };
+
+function arrows(recording: { of(name: string): unknown[] }): string[] {
+  return (recording.of('transition') as DeputyTransitionEvent[]).map(
+    (e) => `${e.fromCode}→${e.toCode}`,
+  );
+}
+
+describe('transition sequences', () => {
+  it('a successful run walks 0→1→2→3→4→5, and a second run starts again from idle', async () => {
+    const remote = await memory({ a: pts([1, 10]) });
+    const local = await memory({ a: pts([1, 99]) });
+    const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) });
+    const recording = recordEvents(deputy, ['transition']);
+    const summary = await deputy.run({ from: 0, to: 10 });
+    expect(summary.state).toBe('finished_ok');
+    expect(arrows(recording)).toEqual(['0→1', '1→2', '2→3', '3→4', '4→5']);
+    await deputy.run({ from: 10, to: 20 });
+    expect(arrows(recording).slice(5)).toEqual(['5→0', '0→1', '1→2', '2→3', '3→4', '4→5']);
+    const first = recording.of('transition')[0] as DeputyTransitionEvent;
+    expect(first).toMatchObject({ kind: 'timeSeries', from: 'idle', to: 'started' });
+    expect(typeof first.reason).toBe('string');
+  });
+
+  it('the state is committed before the transition is emitted', async () => {
+    const deputy = new EventDeputy({ storage: await memory(), peer: localPeer(await memory()) });
+    const seen: [DeputyStateName, number][] = [];
+    deputy.on('transition', (e) => {
+      seen.push([deputy.state, deputy.snapshot().code]);
+      expect(deputy.state).toBe(e.to);
+    });
+    await deputy.run({ from: 0, to: 5 });
+    expect(seen.map(([state]) => state)).toEqual([
+      'started',
+      'waiting_for_connection',
+      'sending_sync_request',
+      'waiting_for_reply',
+      'finished_ok',
+    ]);
+    expect(seen.map(([, code]) => code)).toEqual([1, 2, 3, 4, 5]);
+  });
+});
+
+describe('time series: the remote wins inside the window', () => {
+  it('replaces every local point of the window and leaves the outside untouched', async () => {
+    const remote = await memory({
+      a: pts([5, 1], [10, 2], [11, 3], [12, 4], [13, 5], [19, 6], [25, 7]),
+      b: pts([15, 'x']),
+    });
+    const local = await memory({
+      a: pts([0, 100], [10, 200], [14, 300], [20, 400]),
+      b: pts([9, 'keep'], [10, 'gone'], [20, 'keep']),
+    });
+    const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote), pageSize: 2 });
+    const summary = await deputy.run({ from: 10, to: 20 });
+    expect(summary).toMatchObject({ state: 'finished_ok', code: 5, points: 6 });
+    expect(summary.items).toEqual({ total: 2, ok: 2, failed: 0 });
+    const state = await dump(local);
+    expect(state.points.a).toEqual(
+      pts([0, 100], [10, 2], [11, 3], [12, 4], [13, 5], [19, 6], [20, 400]),
+    );
+    expect(state.points.b).toEqual(pts([9, 'keep'], [15, 'x'], [20, 'keep']));
+    expect(summary.lastUpToDate).toBe(20);
+    expect((await local.readSyncState('edge-ha:timeSeries'))?.lastUpToDate).toBe(20);
+  });
+
+  it('an item the remote has no points for in the window is emptied there (the remote wins)', async () => {
+    const remote = await memory({}, [], ['a']);
+    const local = await memory({ a: pts([1, 1], [5, 5], [9, 9]) });
+    const summary = await new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) }).run({
+      from: 2,
+      to: 9,
+    });
+    expect(summary.state).toBe('finished_ok');
+    expect((await dump(local)).points.a).toEqual(pts([1, 1], [9, 9]));
+  });
+
+  it('pulls only items trended locally', async () => {
+    const remote = await memory({ a: pts([1, 1]), other: pts([1, 1]) });
+    const local = await memory({}, [], ['a']);
+    await new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) }).run({ from: 0, to: 5 });
+    expect(await local.listItems()).toEqual(['a']);
+  });
+});
+
+describe('events: local wins, never duplicated', () => {
+  it('inserts only absent events and never overwrites a local one', async () => {
+    const remote = await memory({}, [
+      { id: 'e1', t: 1, body: 'remote' },
+      { id: 'e2', t: 2, body: 'remote' },
+      { id: 'e3', t: 2, body: 'remote' },
+      { id: 'late', t: 50, body: 'outside' },
+    ]);
+    const local = await memory({}, [{ id: 'e1', t: 1, body: 'local' }]);
+    const deputy = new EventDeputy({ storage: local, peer: localPeer(remote), pageSize: 1 });
+    const summary = await deputy.run({ from: 0, to: 10 });
+    expect(summary).toMatchObject({ state: 'finished_ok', events: 3, eventsInserted: 2, pages: 3 });
+    const after = await dump(local);
+    expect(after.events).toEqual([
+      { id: 'e1', t: 1, body: 'local' },
+      { id: 'e2', t: 2, body: 'remote' },
+      { id: 'e3', t: 2, body: 'remote' },
+    ]);
+    const again = await deputy.run({ from: 0, to: 10 });
+    expect(again.eventsInserted).toBe(0);
+    expect(await dump(local)).toEqual(after);
+  });
+});
+
+describe('items unknown to the remote', () => {
+  it('reports each unknown item, syncs the others, and ends finished_with_error', async () => {
+    const remote = await memory({ a: pts([1, 1]), c: pts([1, 3]) });
+    const local = await memory({ b: pts([1, 'mine']), d: pts([2, 'mine']) }, [], ['a', 'c']);
+    const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) });
+    const recording = recordEvents(deputy, ['itemError', 'syncState']);
+    const summary = await deputy.run({ from: 0, to: 10 });
+    expect(summary.state).toBe('finished_with_error');
+    expect(summary.items).toEqual({ total: 4, ok: 2, failed: 2 });
+    expect(summary.errors.map((e) => [e.item, e.code])).toEqual([
+      ['b', 'PEER_UNKNOWN_ITEM'],
+      ['d', 'PEER_UNKNOWN_ITEM'],
+    ]);
+    expect(recording.of('itemError')).toHaveLength(2);
+    const state = await dump(local);
+    expect(state.points).toEqual({
+      a: pts([1, 1]),
+      b: pts([1, 'mine']),
+      c: pts([1, 3]),
+      d: pts([2, 'mine']),
+    });
+    const last = deputy.snapshot().syncState.at(-1) as SyncStateMessage;
+    expect(last).toMatchObject({ level: 'error', code: 'SYNC_FAILED' });
+    expect(last.message).toContain('b: PEER_UNKNOWN_ITEM');
+    expect(last.message).toContain('d: PEER_UNKNOWN_ITEM');
+    expect(deputy.snapshot().items.b).toMatchObject({
+      state: 'failed',
+      error: { code: 'PEER_UNKNOWN_ITEM' },
+    });
+    expect(summary.lastUpToDate).toBeNull();
+  });
+
+  it('treats PEER_UNKNOWN_ITEM from readPoints the same way', async () => {
+    const remote = await memory({ a: pts([1, 1]), b: pts([1, 2]) });
+    const peer = faultPeer(localPeer(remote), (call) =>
+      call.op === 'readPoints' && call.args[0] === 'b'
+        ? new PeerError('PEER_UNKNOWN_ITEM', 'no such item')
+        : undefined,
+    );
+    const local = await memory({}, [], ['a', 'b']);
+    const summary = await new TimeSeriesDeputy({ storage: local, peer, retry: noWait }).run({
+      from: 0,
+      to: 5,
+    });
+    expect(summary.errors).toEqual([
+      { item: 'b', code: 'PEER_UNKNOWN_ITEM', message: 'no such item' },
+    ]);
+    expect((await dump(local)).points.a).toEqual(pts([1, 1]));
+  });
+});
+
+describe('empty window', () => {
+  it('finishes ok without contacting the remote and advances LastUpToDate to its end', async () => {
+    const peer = faultPeer(localPeer(await memory()), () => new Error('must not be called'));
+    const deputy = new TimeSeriesDeputy({ storage: await memory({ a: pts([5, 1]) }), peer });
+    const recording = recordEvents(deputy, ['transition']);
+    const summary = await deputy.run({ from: 7, to: 7 });
+    expect(arrows(recording)).toEqual(['0→1', '1→5']);
+    expect(summary).toMatchObject({ state: 'finished_ok', lastUpToDate: 7, peer: null });
+    expect(peer.calls).toEqual([]);
+  });
+});
+
+describe('LastUpToDate', () => {
+  it('stays unchanged (in memory and in storage) when a run fails, and never moves backwards', async () => {
+    const remote = await memory({ a: pts([1, 1]) });
+    const local = await memory({}, [], ['a']);
+    const ok = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) });
+    expect((await ok.run({ from: 0, to: 100 })).lastUpToDate).toBe(100);
+    const failing = new TimeSeriesDeputy({
+      storage: local,
+      peer: faultPeer(localPeer(remote), () => new PeerError('PEER_AUTH', 'denied')),
+    });
+    const summary = await failing.run({ from: 100, to: 200 });
+    expect(summary.state).toBe('finished_with_error');
+    expect(summary.lastUpToDate).toBe(100);
+    expect((await local.readSyncState('edge-ha:timeSeries'))?.lastUpToDate).toBe(100);
+    const earlier = await ok.run({ from: 0, to: 50 });
+    expect(earlier.state).toBe('finished_ok');
+    expect(earlier.lastUpToDate).toBe(100);
+  });
+});
+
+describe('resume after a crash between pages', () => {
+  it('a new deputy resumes the checkpoints and ends in the state of an uninterrupted run', async () => {
+    const data = {
+      a: pts([1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6]),
+      b: pts([2, 'b2'], [8, 'b8']),
+    };
+    const localData = { a: pts([3, 'old'], [9, 'keep']), b: pts([1, 'keep']) };
+    const remote = await memory(data);
+    const reference = await memory(localData);
+    await new TimeSeriesDeputy({ storage: reference, peer: localPeer(remote), pageSize: 2 }).run({
+      from: 0,
+      to: 9,
+    });
+
+    const disk = await memory(localData);
+    // dies at the 2nd replacePoints (the 2nd page of item a): every later call fails too
+    const dying = crashingStorage(disk, { crashAt: 2, ops: ['replacePoints'] });
+    const first = await new TimeSeriesDeputy({
+      storage: dying,
+      peer: localPeer(remote),
+      pageSize: 2,
+      concurrency: 1,
+    }).run({ from: 0, to: 9 });
+    expect(first.state).toBe('finished_with_error');
+    const pending = await disk.readSyncState('edge-ha:timeSeries');
+    expect(pending?.run).toEqual({ window: { from: 0, to: 9 }, checkpoints: { a: 3 } });
+
+    const peer = faultPeer(localPeer(remote));
+    const second = await new TimeSeriesDeputy({ storage: disk, peer, pageSize: 2 }).run({
+      from: 0,
+      to: 9,
+    });
+    expect(second).toMatchObject({ state: 'finished_ok', resumed: true });
+    const firstRead = peer.calls.find((c) => c.op === 'readPoints' && c.args[0] === 'a');
+    expect(firstRead?.args[1]).toEqual({ from: 3, to: 9 });
+    expect(await dump(disk)).toEqual(await dump(reference));
+    expect((await disk.readSyncState('edge-ha:timeSeries'))?.run).toBeNull();
+  });
+
+  it('events resume from their checkpoint without duplicates', async () => {
+    const events = Array.from({ length: 7 }, (_, i) => ({ id: `e${i}`, t: i, body: i }));
+    const remote = await memory({}, events);
+    const disk = await memory();
+    const dying = crashingStorage(disk, { crashAt: 3, after: true, ops: ['insertEventsIfAbsent'] });
+    const first = await new EventDeputy({
+      storage: dying,
+      peer: localPeer(remote),
+      pageSize: 2,
+    }).run({
+      from: 0,
+      to: 10,
+    });
+    expect(first.state).toBe('finished_with_error');
+    const second = await new EventDeputy({
+      storage: disk,
+      peer: localPeer(remote),
+      pageSize: 2,
+    }).run({
+      from: 0,
+      to: 10,
+    });
+    expect(second).toMatchObject({ state: 'finished_ok', resumed: true });
+    expect((await dump(disk)).events).toEqual(events);
+  });
+});
+
+describe('cancellation', () => {
+  const running: DeputyStateName[] = [
+    'started',
+    'waiting_for_connection',
+    'sending_sync_request',
+    'waiting_for_reply',
+  ];
+  for (const state of running) {
+    it(`cancelling in ${state} ends finished_with_error with SYNC_CANCELLED`, async () => {
+      const remote = await memory({ a: pts([1, 1], [2, 2], [3, 3]) });
+      const local = await memory({ a: pts([2, 'mine']) });
+      const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote), pageSize: 1 });
+      const controller = new AbortController();
+      deputy.on('transition', (e) => {
+        if (e.to === state) controller.abort();
+      });
+      const recording = recordEvents(deputy, ['transition']);
+      const summary = await deputy.run({ from: 0, to: 5 }, { signal: controller.signal });
+      expect(summary.state).toBe('finished_with_error');
+      expect(summary.errors.map((e) => e.code)).toEqual(['SYNC_CANCELLED']);
+      const codes = arrows(recording);
+      expect(codes.at(-1)).toBe(`${codes.at(-2)?.split('→')[1]}→6`);
+      expect((recording.of('transition').at(-1) as DeputyTransitionEvent).from).toBe(state);
+      expect(deputy.snapshot().syncState.some((m) => m.code === 'SYNC_CANCELLED')).toBe(true);
+      expect(summary.lastUpToDate).toBeNull();
+      if (state !== 'waiting_for_reply') {
+        expect((await dump(local)).points.a).toEqual(pts([2, 'mine']));
+      }
+    });
+  }
+
+  it('an already aborted signal ends the run right after it starts', async () => {
+    const deputy = new EventDeputy({ storage: await memory(), peer: localPeer(await memory()) });
+    const recording = recordEvents(deputy, ['transition']);
+    const summary = await deputy.run({ from: 0, to: 5 }, { signal: AbortSignal.abort() });
+    expect(arrows(recording)).toEqual(['0→1', '1→6']);
+    expect(summary.errors[0]?.code).toBe('SYNC_CANCELLED');
+  });
+
+  it('cancel() interrupts a back-off wait and leaves no timer behind', async () => {
+    const clock = new ManualClock(0);
+    const peer = faultPeer(localPeer(await memory()), unreachable);
+    const deputy = new TimeSeriesDeputy({
+      storage: await memory(),
+      peer,
+      clock,
+      retry: { retries: 5, backoff: () => 60_000 },
+    });
+    const run = deputy.run({ from: 0, to: 5 });
+    await clock.advanceAsync(0);
+    expect(deputy.state).toBe('waiting_for_connection');
+    expect(clock.pendingTimers).toBe(1);
+    deputy.cancel();
+    const summary = await run;
+    expect(summary.errors.map((e) => e.code)).toEqual(['SYNC_CANCELLED']);
+    expect(clock.pendingTimers).toBe(0);
+    expect(peer.calls.filter((c) => c.op === 'hello')).toHaveLength(1);
+  });
+
+  it('cancelling a call the peer never answers ends the run at once', async () => {
+    const clock = new ManualClock(0);
+    const peer = faultPeer(localPeer(await memory({ a: pts([1, 1]) })), (call) =>
+      call.op === 'readPoints' ? 'hang' : undefined,
+    );
+    const deputy = new TimeSeriesDeputy({ storage: await memory({}, [], ['a']), peer, clock });
+    const controller = new AbortController();
+    const run = deputy.run({ from: 0, to: 5 }, { signal: controller.signal });
+    await clock.advanceAsync(0);
+    expect(deputy.state).toBe('waiting_for_reply');
+    controller.abort();
+    expect((await run).errors.map((e) => e.code)).toEqual(['SYNC_CANCELLED']);
+  });
+});
+
+describe('retries', () => {
+  it('retries transient errors with the back-off on the injected clock, then succeeds', async () => {
+    const clock = new ManualClock(1_000);
+    const remote = await memory({ a: pts([1, 1], [2, 2]) });
+    const peer = faultPeer(localPeer(remote), (call) => {
+      if (call.op === 'hello' && call.n <= 2) return unreachable();
+      if (call.op === 'readPoints' && call.n === 1) {
+        return new PeerError('PEER_UNAVAILABLE', '503 (injected)');
+      }
+      return undefined;
+    });
+    const local = await memory({}, [], ['a']);
+    const backoff = exponentialBackoff({ initialDelayMs: 100, factor: 2, jitter: 0 });
+    const deputy = new TimeSeriesDeputy({
+      storage: local,
+      peer,
+      clock,
+      retry: { retries: 3, backoff },
+    });
+    const recording = recordEvents(deputy, ['retry', 'transition']);
+    const summary = await clock.runUntilSettled(deputy.run({ from: 0, to: 5 }));
+    expect(summary.state).toBe('finished_ok');
+    expect(summary.retries).toBe(3);
+    const retries = recording.of('retry') as DeputyRetryEvent[];
+    expect(retries.map((r) => [r.operation, r.attempt, r.delayMs, r.code])).toEqual([
+      ['hello', 1, 100, 'PEER_UNREACHABLE'],
+      ['hello', 2, 200, 'PEER_UNREACHABLE'],
+      ['readPoints', 1, 100, 'PEER_UNAVAILABLE'],
+    ]);
+    expect(clock.now()).toBe(1_400);
+    expect(arrows(recording)).toEqual(['0→1', '1→2', '2→3', '3→4', '4→5']);
+    expect((await dump(local)).points.a).toEqual(pts([1, 1], [2, 2]));
+  });
+
+  it('gives up when retries are exhausted, with a clear message', async () => {
+    const clock = new ManualClock(0);
+    const peer = faultPeer(localPeer(await memory()), unreachable);
+    const deputy = new EventDeputy({
+      storage: await memory(),
+      peer,
+      clock,
+      retry: { retries: 2, backoff: () => 10 },
+    });
+    const recording = recordEvents(deputy, ['transition']);
+    const summary = await clock.runUntilSettled(deputy.run({ from: 0, to: 5 }));
+    expect(arrows(recording)).toEqual(['0→1', '1→2', '2→6']);
+    expect(peer.calls).toHaveLength(3);
+    expect(summary.errors).toHaveLength(1);
+    expect(summary.errors[0]?.code).toBe('PEER_UNREACHABLE');
+    expect(summary.errors[0]?.message).toMatch(/gave up after 3 attempts \(retries exhausted\)/);
+    expect(summary.lastUpToDate).toBeNull();
+  });
+
+  it('does not retry a permanent error', async () => {
+    const peer = faultPeer(
+      localPeer(await memory()),
+      () => new PeerError('PEER_AUTH', 'bad secret'),
+    );
+    const deputy = new EventDeputy({
+      storage: await memory(),
+      peer,
+      retry: { retries: 5, backoff: () => 0 },
+    });
+    const recording = recordEvents(deputy, ['retry']);
+    const summary = await deputy.run({ from: 0, to: 5 });
+    expect(peer.calls).toHaveLength(1);
+    expect(recording.events).toEqual([]);
+    expect(summary.errors[0]?.code).toBe('PEER_AUTH');
+    expect(summary.errors[0]?.message).toContain('permanent');
+  });
+
+  it('a call without a reply times out with PEER_TIMEOUT and is retried', async () => {
+    const clock = new ManualClock(0);
+    const remote = await memory({}, [{ id: 'e', t: 1, body: null }]);
+    const peer = faultPeer(localPeer(remote), (call) =>
+      call.op === 'readEvents' && call.n === 1 ? 'hang' : undefined,
+    );
+    const deputy = new EventDeputy({
+      storage: await memory(),
+      peer,
+      clock,
+      replyTimeoutMs: 5_000,
+      retry: { retries: 1, backoff: () => 0 },
+    });
+    const recording = recordEvents(deputy, ['retry']);
+    const summary = await clock.runUntilSettled(deputy.run({ from: 0, to: 5 }));
+    expect(summary.state).toBe('finished_ok');
+    expect((recording.of('retry') as DeputyRetryEvent[]).map((r) => r.code)).toEqual([
+      'PEER_TIMEOUT',
+    ]);
+    expect(clock.now()).toBe(5_000);
+  });
+
+  it('uses the first peer that answers hello, in configured order, and reports it', async () => {
+    const remote = await memory({}, [{ id: 'e', t: 1, body: null }]);
+    const down = faultPeer(localPeer(remote), unreachable, 'http://a');
+    const denied = faultPeer(localPeer(remote), () => new PeerError('PEER_AUTH', 'no'), 'http://b');
+    const up = faultPeer(localPeer(remote), undefined, 'http://c');
+    const deputy = new EventDeputy({
+      storage: await memory(),
+      peer: [down, denied, up],
+      retry: noWait,
+    });
+    const summary = await deputy.run({ from: 0, to: 5 });
+    expect(summary).toMatchObject({ state: 'finished_ok', peer: 'http://c', eventsInserted: 1 });
+    expect(deputy.snapshot().peer).toBe('http://c');
+    expect(down.calls.filter((c) => c.op !== 'hello')).toEqual([]);
+  });
+});
+
+describe('hostile replies', () => {
+  const cases: [string, unknown][] = [
+    ['a point outside the window', { items: [{ t: 50, v: 1 }], next: null }],
+    [
+      'unsorted points',
+      {
+        items: [
+          { t: 3, v: 1 },
+          { t: 2, v: 1 },
+        ],
+        next: null,
+      },
+    ],
+    [
+      'a repeated timestamp',
+      {
+        items: [
+          { t: 2, v: 1 },
+          { t: 2, v: 2 },
+        ],
+        next: null,
+      },
+    ],
+    ['a non-finite value', { items: [{ t: 2, v: Number.NaN }], next: null }],
+    [
+      'more points than the limit',
+      {
+        items: [
+          { t: 1, v: 1 },
+          { t: 2, v: 1 },
+          { t: 3, v: 1 },
+        ],
+        next: null,
+      },
+    ],
+    ['not a page', 'hello'],
+    ['an empty page looping on its cursor', { items: [], next: 'c1' }],
+  ];
+  for (const [name, reply] of cases) {
+    it(`${name} fails the item with PEER_BAD_REPLY and leaves local data intact`, async () => {
+      const remote = await memory({ a: pts([1, 1]), b: pts([1, 'b']) });
+      const peer = faultPeer(localPeer(remote), (call) => {
+        if (call.op !== 'readPoints' || call.args[0] !== 'a') return undefined;
+        const page = call.args[2] as { cursor?: string };
+        return name.includes('looping') && page.cursor === undefined
+          ? { reply: { items: [], next: 'c1' } }
+          : { reply };
+      });
+      const local = await memory({ a: pts([1, 'mine'], [4, 'mine']) }, [], ['b']);
+      const summary = await new TimeSeriesDeputy({ storage: local, peer, pageSize: 2 }).run({
+        from: 0,
+        to: 10,
+      });
+      expect(summary.state).toBe('finished_with_error');
+      expect(summary.errors.map((e) => [e.item, e.code])).toEqual([['a', 'PEER_BAD_REPLY']]);
+      const state = await dump(local);
+      expect(state.points.a).toEqual(pts([1, 'mine'], [4, 'mine']));
+      expect(state.points.b).toEqual(pts([1, 'b']));
+    });
+  }
+
+  it('unsorted events fail the run with PEER_BAD_REPLY and insert nothing', async () => {
+    const peer = faultPeer(localPeer(await memory()), (call) =>
+      call.op === 'readEvents'
+        ? {
+            reply: {
+              items: [
+                { id: 'b', t: 2, body: null },
+                { id: 'a', t: 2, body: null },
+              ],
+              next: null,
+            },
+          }
+        : undefined,
+    );
+    const local = await memory();
+    const summary = await new EventDeputy({ storage: local, peer }).run({ from: 0, to: 5 });
+    expect(summary.errors.map((e) => e.code)).toEqual(['PEER_BAD_REPLY']);
+    expect((await dump(local)).events).toEqual([]);
+  });
+
+  it('endless empty pages with fresh cursors are detected as a paging loop', async () => {
+    const peer = faultPeer(localPeer(await memory()), (call) =>
+      call.op === 'readEvents' ? { reply: { items: [], next: `c${call.n}` } } : undefined,
+    );
+    const summary = await new EventDeputy({ storage: await memory(), peer }).run({
+      from: 0,
+      to: 5,
+    });
+    expect(summary.errors.map((e) => e.code)).toEqual(['PEER_BAD_REPLY']);
+    expect(summary.errors[0]?.message).toContain('paging loop');
+    expect(peer.calls.filter((c) => c.op === 'readEvents').length).toBeLessThan(200);
+  });
+
+  it('a peer speaking another protocol version is refused', async () => {
+    const peer = faultPeer(localPeer(await memory()), (call) =>
+      call.op === 'hello' ? { reply: { instanceId: 'x', protocolVersion: 99, now: 0 } } : undefined,
+    );
+    const summary = await new EventDeputy({ storage: await memory(), peer, retry: noWait }).run({
+      from: 0,
+      to: 5,
+    });
+    expect(summary.errors.map((e) => e.code)).toEqual(['PEER_PROTOCOL']);
+  });
+});
+
+describe('robustness and misuse', () => {
+  it('a listener that throws cannot corrupt the run; it is reported in SyncState', async () => {
+    const remote = await memory({ a: pts([1, 1]) });
+    const local = await memory({}, [], ['a']);
+    const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) });
+    deputy.on('transition', () => {
+      throw new Error('listener bug');
+    });
+    deputy.on('progress', () => {
+      throw new Error('listener bug');
+    });
+    deputy.on('syncState', () => {
+      throw new Error('listener bug');
+    });
+    const summary = await deputy.run({ from: 0, to: 5 });
+    expect(summary.state).toBe('finished_ok');
+    expect(deputy.state).toBe('finished_ok');
+    const failures = deputy.snapshot().syncState.filter((m) => m.code === 'SYNC_LISTENER_FAILED');
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures[0]?.message).toContain('listener bug');
+    expect((await dump(local)).points.a).toEqual(pts([1, 1]));
+  });
+
+  it('rejects a second concurrent run, an invalid window and runs after close', async () => {
+    const clock = new ManualClock(0);
+    const peer = faultPeer(localPeer(await memory()), (call) =>
+      call.op === 'hello' ? 'hang' : undefined,
+    );
+    const deputy = new EventDeputy({ storage: await memory(), peer, clock });
+    const run = deputy.run({ from: 0, to: 5 });
+    await expect(deputy.run({ from: 0, to: 5 })).rejects.toSatisfy((e) =>
+      isEdgeHaError(e, 'SYNC_BUSY'),
+    );
+    await deputy.close();
+    expect((await run).errors[0]?.code).toBe('SYNC_CANCELLED');
+    await expect(deputy.run({ from: 0, to: 5 })).rejects.toSatisfy((e) =>
+      isEdgeHaError(e, 'SYNC_CLOSED'),
+    );
+    const other = new EventDeputy({ storage: await memory(), peer });
+    for (const window of [{ from: 5, to: 1 }, { from: 0.5, to: 1 }, null]) {
+      await expect(other.run(window as never)).rejects.toSatisfy((e) =>
+        isEdgeHaError(e, 'SYNC_INVALID_WINDOW'),
+      );
+    }
+  });
+
+  it('rejects invalid options with SYNC_INVALID_OPTION', async () => {
+    const storage = await memory();
+    const peer = localPeer(storage);
+    for (const bad of [
+      { storage, peer: [] },
+      { storage, peer, pageSize: 0 },
+      { storage, peer, concurrency: 1.5 },
+      { storage, peer, retry: { retries: -1 } },
+      { storage, peer, key: '' },
+    ]) {
+      expect(() => new TimeSeriesDeputy(bad as never)).toThrow(
+        expect.objectContaining({ code: 'SYNC_INVALID_OPTION' }),
+      );
+    }
+  });
+
+  it('snapshot() is JSON with state, code, LastUpToDate, SyncState, progress and items', async () => {
+    const remote = await memory({ a: pts([1, 1], [2, 2]) });
+    const deputy = new TimeSeriesDeputy({
+      storage: await memory({}, [], ['a']),
+      peer: localPeer(remote, { instanceId: 'b' }),
+    });
+    await deputy.run({ from: 0, to: 5 });
+    const snapshot = deputy.snapshot();
+    expect(JSON.parse(JSON.stringify(snapshot))).toEqual(snapshot);
+    expect(snapshot).toMatchObject({
+      kind: 'timeSeries',
+      state: 'finished_ok',
+      code: 5,
+      running: false,
+      lastUpToDate: 5,
+      peer: 'local:b',
+      progress: { itemsTotal: 1, itemsDone: 1, points: 2 },
+      items: { a: { state: 'ok', checkpoint: 5, points: 2 } },
+    });
+    expect(snapshot.lastRun?.state).toBe('finished_ok');
+  });
+
+  it('bounds the SyncState history', async () => {
+    const remote = await memory({});
+    const items = Array.from({ length: 30 }, (_, i) => `i${i}`);
+    const deputy = new TimeSeriesDeputy({
+      storage: await memory({}, [], items),
+      peer: localPeer(remote),
+      syncStateLimit: 10,
+    });
+    const summary = await deputy.run({ from: 0, to: 5 });
+    expect(summary.errors).toHaveLength(30);
+    const snapshot = deputy.snapshot();
+    expect(snapshot.syncState).toHaveLength(10);
+    expect(snapshot.droppedMessages).toBeGreaterThan(0);
+    expect(snapshot.syncState.at(-1)?.message).toContain('30 errors');
+  });
+});
