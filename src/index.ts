@@ -80,10 +80,27 @@ export type {
   RecoveryWindowInput,
 } from './governor/index.js';
 export { computeRecoveryWindow, HAGovernor } from './governor/index.js';
-export type { LocalPeerOptions } from './peer/local.js';
-export { localPeer } from './peer/local.js';
-export type { PeerCallOptions, PeerHello, RemotePeer } from './peer/types.js';
-export { PEER_PROTOCOL_VERSION } from './peer/types.js';
+export type {
+  HttpPeerOptions,
+  LocalPeerOptions,
+  NodeListener,
+  PeerCallOptions,
+  PeerFetch,
+  PeerHandler,
+  PeerHandlerLimits,
+  PeerHandlerLogEntry,
+  PeerHandlerOptions,
+  PeerHello,
+  RemotePeer,
+} from './peer/index.js';
+export {
+  createPeerHandler,
+  DEFAULT_PEER_BASE_PATH,
+  httpPeer,
+  localPeer,
+  PEER_PROTOCOL_VERSION,
+  toNodeListener,
+} from './peer/index.js';
 export type {
   ClusterBody,
   ClusterPolicy,

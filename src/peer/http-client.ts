@@ -1,0 +1,535 @@
+/**
+ * The client side of the HTTP peer protocol: a {@link RemotePeer} over `fetch` that validates
+ * every reply before a deputy trusts it.
+ */
+
+import type { z } from 'zod';
+import { isEdgeHaError, PeerError, type PeerErrorCode } from '../errors.js';
+import type { EventRecord, Page, PageRequest, Point, TimeWindow } from '../storage/types.js';
+import {
+  assertItemId,
+  assertPageRequest,
+  assertWindow,
+  compareCodePoints,
+} from '../storage/validate.js';
+import type { PeerCallOptions, PeerHello, RemotePeer } from './types.js';
+import { PEER_PROTOCOL_VERSION } from './types.js';
+import {
+  BodyTooLargeError,
+  decodeUtf8,
+  describeIssues,
+  errorReplySchema,
+  eventsReplySchema,
+  helloReplySchema,
+  isJsonContentType,
+  itemsReplySchema,
+  pointsReplySchema,
+  ROUTES,
+  readCapped,
+} from './wire.js';
+
+/** The `fetch` function {@link httpPeer} calls; the global `fetch` fits. */
+export type PeerFetch = (input: string, init: RequestInit) => Promise<Response>;
+
+/** Options of {@link httpPeer}. */
+export interface HttpPeerOptions {
+  /**
+   * Base URL of the remote's peer handler, including its base path, e.g.
+   * `http://10.0.0.5:7070/edge-ha/v1`. `http:` or `https:`, without credentials, query or hash.
+   */
+  readonly url: string | URL;
+  /** The shared secret, sent as `authorization: Bearer <token>`. Never appears in messages. */
+  readonly token: string;
+  /**
+   * The `fetch` implementation (e.g. one with a custom dispatcher or TLS settings).
+   * @default globalThis.fetch
+   */
+  readonly fetch?: PeerFetch;
+  /**
+   * Time allowed for one call, from sending the request to the last byte of the reply, in ms.
+   * @default 30000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Largest reply accepted, in bytes; a larger reply is `PEER_BAD_REPLY`.
+   * @default 16777216
+   */
+  readonly maxReplyBytes?: number;
+  /**
+   * Label used in status and messages.
+   * @default the URL
+   */
+  readonly label?: string;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024;
+const MAX_ERROR_REPLY_BYTES = 16 * 1024;
+/** Consecutive empty pages with a `next` cursor tolerated before the read is declared stuck. */
+const MAX_EMPTY_PAGES = 8;
+/** Cursors remembered for the progress check (least recently issued are forgotten first). */
+const MAX_TRACKED_CURSORS = 1024;
+
+/** Progress of one paged read, remembered under the cursor the remote handed out. */
+interface Chain {
+  readonly key: string;
+  readonly last: { readonly t: number; readonly id: string } | undefined;
+  readonly emptyPages: number;
+}
+
+function invalidOption(message: string): PeerError {
+  return new PeerError('PEER_INVALID_OPTION', `httpPeer: ${message}`);
+}
+
+function parseBaseUrl(value: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw invalidOption(`url must be an absolute http(s) URL such as http://host:7070/edge-ha/v1.`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalidOption(`url must use http: or https:, got ${url.protocol}`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw invalidOption('url must not contain credentials; pass the shared secret as `token`.');
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw invalidOption('url must not contain a query string or a hash.');
+  }
+  url.pathname = url.pathname.replace(/\/+$/, '');
+  return url;
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw invalidOption(`${name} must be a positive integer, got ${String(value)}.`);
+  }
+  return value;
+}
+
+/** Printable, bounded excerpt of remote-supplied text. */
+function excerpt(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+  const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
+}
+
+const TIMEOUT = Symbol('timeout');
+const ABORTED = Symbol('aborted');
+
+/**
+ * Creates a {@link RemotePeer} that talks to a remote's peer handler (see `createPeerHandler`)
+ * over HTTP with `fetch`.
+ *
+ * Every reply is size-capped, parsed and validated before it is returned: JSON shape and types
+ * (finite numbers, safe-integer timestamps, no unknown fields on records), ordering (points
+ * strictly ascending by `t`, events by `(t, id)`), every record inside the requested window, page
+ * size within the requested limit, and cursor progress (a `next` cursor equal to the request's,
+ * pages going backwards, or endless empty pages are rejected). Every failure is a `PeerError`:
+ *
+ * | failure | code | transient |
+ * |---|---|---|
+ * | connection refused/reset, DNS | `PEER_UNREACHABLE` | yes |
+ * | no complete reply within `timeoutMs` | `PEER_TIMEOUT` | yes |
+ * | 408, 429, 5xx | `PEER_UNAVAILABLE` | yes |
+ * | 401, 403 | `PEER_AUTH` | no |
+ * | 404 for an unknown item | `PEER_UNKNOWN_ITEM` | no |
+ * | other 4xx, invalid call arguments | `PEER_BAD_REQUEST` | no |
+ * | redirect, wrong content type, malformed or hostile reply | `PEER_BAD_REPLY` | no |
+ * | other protocol version | `PEER_PROTOCOL` | no |
+ * | the caller's `signal` aborted | `PEER_ABORTED` | no |
+ *
+ * @throws {PeerError} `PEER_INVALID_OPTION` when an option is invalid.
+ *
+ * @example
+ * ```ts
+ * const peer = httpPeer({ url: 'http://10.0.0.5:7070/edge-ha/v1', token: process.env.EDGE_HA_TOKEN! });
+ * const hello = await peer.hello();
+ * const page = await peer.readPoints('boiler.temp', { from: 0, to: Date.now() }, { limit: 500 });
+ * ```
+ */
+export function httpPeer(options: HttpPeerOptions): RemotePeer {
+  const base = parseBaseUrl(options.url);
+  const { token } = options;
+  if (typeof token !== 'string' || token.length === 0 || /[\s]/.test(token)) {
+    throw invalidOption('token must be a non-empty string without whitespace.');
+  }
+  const fetchFn: PeerFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  const timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
+  const maxReplyBytes = positive(options.maxReplyBytes, DEFAULT_MAX_REPLY_BYTES, 'maxReplyBytes');
+  const baseText = base.href;
+  const label = options.label ?? baseText;
+  const chains = new Map<string, Chain>();
+
+  function fail(
+    code: PeerErrorCode,
+    where: string,
+    message: string,
+    extra?: { status?: number; cause?: unknown },
+  ): PeerError {
+    return new PeerError(code, `${where}: ${message}`, {
+      ...(extra?.status === undefined ? {} : { status: extra.status }),
+      ...(extra?.cause === undefined ? {} : { cause: extra.cause }),
+    });
+  }
+
+  /** Classifies an error thrown by fetch or by reading the body. */
+  function transportError(error: unknown, signal: AbortSignal, where: string): PeerError {
+    if (isEdgeHaError(error)) return error as PeerError;
+    if (signal.aborted && signal.reason === TIMEOUT) {
+      return fail(
+        'PEER_TIMEOUT',
+        where,
+        `no complete reply within ${timeoutMs} ms; the remote may be overloaded or hung, retry later.`,
+        { cause: error },
+      );
+    }
+    if (signal.aborted) {
+      return fail('PEER_ABORTED', where, 'the call was aborted by its signal.', { cause: error });
+    }
+    const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+    const detail = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
+    return fail(
+      'PEER_UNREACHABLE',
+      where,
+      `the remote could not be reached${detail}; check that it runs and the URL is right, retrying.`,
+      { cause: error },
+    );
+  }
+
+  async function errorReply(response: Response, where: string): Promise<PeerError> {
+    const { status } = response;
+    let code: string | undefined;
+    let remoteMessage = '';
+    try {
+      const bytes = await readCapped(response.body, MAX_ERROR_REPLY_BYTES);
+      const parsed = errorReplySchema.safeParse(JSON.parse(decodeUtf8(bytes)));
+      if (parsed.success) {
+        code = parsed.data.error.code;
+        remoteMessage = ` The remote said: ${excerpt(parsed.data.error.message)}`;
+      }
+    } catch {
+      // The error body only improves the message.
+    }
+    const http = `HTTP ${status}`;
+    if (status === 401 || status === 403) {
+      return fail(
+        'PEER_AUTH',
+        where,
+        `the remote refused our token (${http}); give both instances the same shared token.${remoteMessage}`,
+        { status },
+      );
+    }
+    if (status === 404 && code === 'PEER_UNKNOWN_ITEM') {
+      return fail(
+        'PEER_UNKNOWN_ITEM',
+        where,
+        `the remote does not trend this item (${http}).${remoteMessage}`,
+        { status },
+      );
+    }
+    if (status === 404) {
+      return fail(
+        'PEER_BAD_REQUEST',
+        where,
+        `no such route (${http}); the URL must be the peer handler's base, e.g. http://host:7070/edge-ha/v1, and both instances must speak protocol v${PEER_PROTOCOL_VERSION}.${remoteMessage}`,
+        { status },
+      );
+    }
+    if (status === 408 || status === 429 || status >= 500) {
+      return fail(
+        'PEER_UNAVAILABLE',
+        where,
+        `the remote is unavailable (${http}); retrying later may succeed.${remoteMessage}`,
+        { status },
+      );
+    }
+    if (status >= 300 && status < 400) {
+      return new PeerError(
+        'PEER_BAD_REPLY',
+        `${where}: the remote redirected (${http}); configure the final URL of the peer handler instead.`,
+        { status },
+      );
+    }
+    return fail(
+      'PEER_BAD_REQUEST',
+      where,
+      `the remote rejected the request (${http}).${remoteMessage}`,
+      { status },
+    );
+  }
+
+  async function call<T>(
+    method: 'GET' | 'POST',
+    route: string,
+    body: unknown,
+    schema: z.ZodType<T>,
+    callOptions: PeerCallOptions | undefined,
+  ): Promise<T> {
+    const url = `${baseText}${route}`;
+    const where = `${method} ${url}`;
+    const signal = callOptions?.signal;
+    if (signal?.aborted)
+      throw fail('PEER_ABORTED', where, 'the call was aborted by its signal before it started.');
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+    timer.unref?.();
+    const onAbort = (): void => controller.abort(ABORTED);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    // Settles as soon as the call is aborted, even if `fetch` ignores its signal.
+    const abortedPromise = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(new Error('aborted')), {
+        once: true,
+      });
+    });
+    abortedPromise.catch(() => undefined);
+    try {
+      let response: Response;
+      try {
+        const headers: Record<string, string> = {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+        };
+        const init: RequestInit = {
+          method,
+          headers,
+          signal: controller.signal,
+          redirect: 'manual',
+        };
+        if (body !== undefined) {
+          headers['content-type'] = 'application/json';
+          init.body = JSON.stringify(body);
+        }
+        response = await Promise.race([fetchFn(url, init), abortedPromise]);
+      } catch (error) {
+        throw transportError(error, controller.signal, where);
+      }
+      try {
+        if (response.status < 200 || response.status > 299) throw await errorReply(response, where);
+        const contentType = response.headers.get('content-type');
+        if (!isJsonContentType(contentType)) {
+          throw fail(
+            'PEER_BAD_REPLY',
+            where,
+            `the reply is not JSON (content-type ${JSON.stringify(contentType)}); check that the URL points at an edge-ha peer handler.`,
+            { status: response.status },
+          );
+        }
+        const declared = Number(response.headers.get('content-length') ?? '0');
+        if (declared > maxReplyBytes) throw new BodyTooLargeError(maxReplyBytes);
+        const bytes = await Promise.race([
+          readCapped(response.body, maxReplyBytes),
+          abortedPromise,
+        ]);
+        let json: unknown;
+        try {
+          json = JSON.parse(decodeUtf8(bytes));
+        } catch (error) {
+          throw fail('PEER_BAD_REPLY', where, 'the reply is not valid (complete, UTF-8) JSON.', {
+            status: response.status,
+            cause: error,
+          });
+        }
+        const parsed = schema.safeParse(json);
+        if (!parsed.success) {
+          throw fail(
+            'PEER_BAD_REPLY',
+            where,
+            `the reply does not match protocol v${PEER_PROTOCOL_VERSION}: ${describeIssues(parsed.error)}.`,
+            { status: response.status },
+          );
+        }
+        return parsed.data;
+      } catch (error) {
+        await response.body?.cancel().catch(() => undefined);
+        if (error instanceof BodyTooLargeError) {
+          throw fail(
+            'PEER_BAD_REPLY',
+            where,
+            `the reply is larger than maxReplyBytes (${maxReplyBytes} bytes); lower the page limit or raise maxReplyBytes.`,
+            { status: response.status },
+          );
+        }
+        throw transportError(error, controller.signal, where);
+      }
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  function badReply(route: string, message: string): PeerError {
+    return new PeerError(
+      'PEER_BAD_REPLY',
+      `POST ${baseText}${route}: ${message} The remote is misbehaving; check its edge-ha version and storage adapter.`,
+    );
+  }
+
+  function validateArguments(route: string, check: () => void): void {
+    try {
+      check();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new PeerError(
+        'PEER_BAD_REQUEST',
+        `POST ${baseText}${route}: not sent, the arguments are invalid: ${message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Checks the page against the read it belongs to: size, window, strict order, cursor progress.
+   * `keyOf` gives the sort key of a record; `compare` orders keys.
+   */
+  function checkPage<R extends { t: number }>(
+    route: string,
+    chainKey: string,
+    window: TimeWindow,
+    page: PageRequest,
+    reply: { items: readonly R[]; next: string | null },
+    idOf: (record: R) => string,
+  ): void {
+    const { items, next } = reply;
+    const what = route === ROUTES.points ? 'point' : 'event';
+    if (items.length > page.limit) {
+      throw badReply(
+        route,
+        `the page holds ${items.length} records but the limit was ${page.limit}.`,
+      );
+    }
+    const previous = page.cursor === undefined ? undefined : chains.get(page.cursor);
+    const chain = previous?.key === chainKey ? previous : undefined;
+    let last = chain?.last;
+    for (let i = 0; i < items.length; i++) {
+      const record = items[i] as R;
+      const key = { t: record.t, id: idOf(record) };
+      if (record.t < window.from || record.t >= window.to) {
+        throw badReply(
+          route,
+          `${what} ${i} (t=${record.t}) lies outside the requested window [${window.from}, ${window.to}).`,
+        );
+      }
+      if (
+        last !== undefined &&
+        (key.t < last.t || (key.t === last.t && compareCodePoints(key.id, last.id) <= 0))
+      ) {
+        throw badReply(
+          route,
+          i === 0
+            ? `the page starts at or before the end of the previous page (t=${record.t}): records would repeat or go backwards.`
+            : `${what} ${i} (t=${record.t}) is not strictly after the one before: the page is unsorted or repeats a record.`,
+        );
+      }
+      last = key;
+    }
+    if (next === null) return;
+    if (next === page.cursor) {
+      throw badReply(route, 'the next cursor equals the request cursor: paging would never end.');
+    }
+    const emptyPages = items.length === 0 ? (chain?.emptyPages ?? 0) + 1 : 0;
+    if (emptyPages > MAX_EMPTY_PAGES) {
+      throw badReply(
+        route,
+        `${emptyPages} empty pages in a row still announce more: paging makes no progress.`,
+      );
+    }
+    chains.delete(next);
+    chains.set(next, { key: chainKey, last, emptyPages });
+    if (chains.size > MAX_TRACKED_CURSORS) {
+      const oldest = chains.keys().next();
+      if (oldest.done !== true) chains.delete(oldest.value);
+    }
+  }
+
+  return {
+    label,
+
+    async hello(callOptions?: PeerCallOptions): Promise<PeerHello> {
+      const reply = await call('GET', ROUTES.hello, undefined, helloReplySchema, callOptions);
+      if (reply.protocolVersion !== PEER_PROTOCOL_VERSION) {
+        throw new PeerError(
+          'PEER_PROTOCOL',
+          `GET ${baseText}${ROUTES.hello}: the remote speaks peer protocol v${reply.protocolVersion}, this edge-ha speaks v${PEER_PROTOCOL_VERSION}; upgrade the older instance.`,
+        );
+      }
+      return {
+        instanceId: reply.instanceId,
+        protocolVersion: reply.protocolVersion,
+        now: reply.now,
+      };
+    },
+
+    async listItems(callOptions?: PeerCallOptions): Promise<string[]> {
+      const reply = await call('GET', ROUTES.items, undefined, itemsReplySchema, callOptions);
+      if (new Set(reply.items).size !== reply.items.length) {
+        throw new PeerError(
+          'PEER_BAD_REPLY',
+          `GET ${baseText}${ROUTES.items}: the item list repeats an item. The remote is misbehaving; check its edge-ha version and storage adapter.`,
+        );
+      }
+      return reply.items;
+    },
+
+    async readPoints(
+      item: string,
+      window: TimeWindow,
+      page: PageRequest,
+      callOptions?: PeerCallOptions,
+    ): Promise<Page<Point>> {
+      validateArguments(ROUTES.points, () => {
+        assertItemId(item);
+        assertWindow(window);
+        assertPageRequest(page);
+      });
+      const request = {
+        item,
+        window: { from: window.from, to: window.to },
+        limit: page.limit,
+        ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+      };
+      const reply = await call('POST', ROUTES.points, request, pointsReplySchema, callOptions);
+      checkPage(
+        ROUTES.points,
+        `p\u0000${item}\u0000${window.from}\u0000${window.to}`,
+        window,
+        page,
+        reply,
+        () => '',
+      );
+      const items = reply.items.map(
+        (p): Point => (p.q === undefined ? { t: p.t, v: p.v } : { t: p.t, v: p.v, q: p.q }),
+      );
+      return { items, next: reply.next };
+    },
+
+    async readEvents(
+      window: TimeWindow,
+      page: PageRequest,
+      callOptions?: PeerCallOptions,
+    ): Promise<Page<EventRecord>> {
+      validateArguments(ROUTES.events, () => {
+        assertWindow(window);
+        assertPageRequest(page);
+      });
+      const request = {
+        window: { from: window.from, to: window.to },
+        limit: page.limit,
+        ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+      };
+      const reply = await call('POST', ROUTES.events, request, eventsReplySchema, callOptions);
+      checkPage(
+        ROUTES.events,
+        `e\u0000${window.from}\u0000${window.to}`,
+        window,
+        page,
+        reply,
+        (e) => e.id,
+      );
+      const items = reply.items.map((e): EventRecord => ({ id: e.id, t: e.t, body: e.body }));
+      return { items, next: reply.next };
+    },
+  };
+}

@@ -1,0 +1,406 @@
+/**
+ * The server side of the HTTP peer protocol: a fetch-style handler serving a storage adapter to
+ * the deputies of other instances.
+ */
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { isEdgeHaError, PeerError } from '../errors.js';
+import type { StorageAdapter } from '../storage/types.js';
+import { MAX_PAGE_LIMIT } from '../storage/validate.js';
+import { PEER_PROTOCOL_VERSION } from './types.js';
+import {
+  BodyTooLargeError,
+  DEFAULT_PEER_BASE_PATH,
+  decodeUtf8,
+  describeIssues,
+  eventsRequestSchema,
+  isJsonContentType,
+  pointsRequestSchema,
+  ROUTES,
+  readCapped,
+  type WireErrorCode,
+} from './wire.js';
+
+/** A fetch-style HTTP handler: one `Request` in, one `Response` out. Never rejects. */
+export type PeerHandler = (request: Request) => Promise<Response>;
+
+/** Limits a {@link createPeerHandler} enforces on every request. */
+export interface PeerHandlerLimits {
+  /**
+   * Largest accepted request body, in bytes; larger bodies get `413`.
+   * @default 65536
+   */
+  readonly maxBodyBytes?: number;
+  /**
+   * Largest page served: a request asking for more gets at most this many records (the page is
+   * simply shorter, the client pages on). At most 100000.
+   * @default 1000
+   */
+  readonly maxPageLimit?: number;
+}
+
+/** One error reply, as reported to {@link PeerHandlerOptions.log}. */
+export interface PeerHandlerLogEntry {
+  /** HTTP status sent. */
+  readonly status: number;
+  /** The code sent in `{ error: { code } }`. */
+  readonly code: string;
+  /** The message sent to the client. */
+  readonly message: string;
+  /** Request method. */
+  readonly method: string;
+  /** Request path (no query string). */
+  readonly path: string;
+  /** The underlying error of a `5xx` reply (never sent to the client), if any. */
+  readonly error?: unknown;
+}
+
+/** Options of {@link createPeerHandler}. */
+export interface PeerHandlerOptions {
+  /** The storage served to peers (read only: the handler never writes). */
+  readonly storage: StorageAdapter;
+  /** Shared secret; clients send it as `authorization: Bearer <token>`. Non-empty. */
+  readonly token: string;
+  /** This instance's id, returned by `hello`. Non-empty. */
+  readonly instanceId: string;
+  /**
+   * Clock used for `hello`'s `now`.
+   * @default systemClock
+   */
+  readonly clock?: Clock;
+  /** Request limits. */
+  readonly limits?: PeerHandlerLimits;
+  /**
+   * Path prefix of the routes (`<basePath>/hello`, …). Use `''` when the host already mounts the
+   * handler on the prefix and strips it.
+   * @default '/edge-ha/v1'
+   */
+  readonly basePath?: string;
+  /**
+   * Called for every error reply (4xx and 5xx), e.g. to log failed authentications or storage
+   * failures. Internals (the `error` of a 5xx) go here, never into the reply. A throwing hook is
+   * ignored.
+   */
+  readonly log?: (entry: PeerHandlerLogEntry) => void;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 65_536;
+const DEFAULT_MAX_PAGE_LIMIT = 1000;
+const MAX_TOKEN_LENGTH = 4096;
+
+/** Errors of storage reads that mean "the request was wrong", not "the server failed". */
+const STORAGE_REQUEST_CODES: ReadonlySet<string> = new Set([
+  'STORAGE_INVALID_WINDOW',
+  'STORAGE_INVALID_CURSOR',
+  'STORAGE_INVALID_PAGE',
+  'STORAGE_INVALID_ITEM',
+]);
+
+/** A reply decided before the route ran (auth, validation, …). */
+class Reply {
+  constructor(
+    readonly status: number,
+    readonly code: WireErrorCode,
+    readonly message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+    readonly error?: unknown,
+  ) {}
+}
+
+function json(
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+      ...headers,
+    },
+  });
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+function positiveInt(
+  value: number | undefined,
+  fallback: number,
+  name: string,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new PeerError(
+      'PEER_INVALID_OPTION',
+      `createPeerHandler: limits.${name} must be an integer from 1 to ${max}, got ${String(value)}.`,
+    );
+  }
+  return value;
+}
+
+function normalizeBasePath(basePath: string): string {
+  if (basePath === '' || basePath === '/') return '';
+  if (!basePath.startsWith('/') || basePath.includes('?') || basePath.includes('#')) {
+    throw new PeerError(
+      'PEER_INVALID_OPTION',
+      `createPeerHandler: basePath must be '' or start with '/' (e.g. '/edge-ha/v1'), got '${basePath}'.`,
+    );
+  }
+  return basePath.replace(/\/+$/, '');
+}
+
+/**
+ * Creates the server side of the HTTP peer protocol: a fetch-style handler that serves `storage`
+ * (read only) to the deputies of other instances. Mount it in any server: `Bun.serve`, Deno,
+ * Hono, or `node:http` / Express / Fastify through {@link toNodeListener}.
+ *
+ * Protocol v1. Every request carries `authorization: Bearer <token>` (compared in constant time:
+ * both sides are hashed with SHA-256, then compared with `timingSafeEqual`). Reads with
+ * parameters are POSTs with a JSON body (`content-type: application/json`, at most
+ * `limits.maxBodyBytes`, unknown fields rejected); replies are JSON. Routes, under `basePath`:
+ *
+ * | route | method | request body | reply |
+ * |---|---|---|---|
+ * | `/hello` | GET | – | `{ instanceId, protocolVersion, now }` |
+ * | `/items` | GET | – | `{ items: string[] }` |
+ * | `/points` | POST | `{ item, window: { from, to }, limit, cursor? }` | `{ items: Point[], next }` |
+ * | `/events` | POST | `{ window: { from, to }, limit, cursor? }` | `{ items: EventRecord[], next }` |
+ *
+ * `next` is an opaque cursor (at most 4096 characters) or `null` at the end. A `limit` above
+ * `limits.maxPageLimit` is served as a shorter page. An item this storage does not list answers
+ * `404 PEER_UNKNOWN_ITEM` (a known item with no points in the window is an empty page).
+ *
+ * Error replies are `{ error: { code, message } }` with one of these codes: `PEER_AUTH` (401),
+ * `PEER_BAD_REQUEST` (400), `PEER_NOT_FOUND` (404, unknown route), `PEER_UNKNOWN_ITEM` (404),
+ * `PEER_METHOD_NOT_ALLOWED` (405), `PEER_PAYLOAD_TOO_LARGE` (413),
+ * `PEER_UNSUPPORTED_MEDIA_TYPE` (415), `PEER_INTERNAL` (500), `PEER_UNAVAILABLE` (503, storage
+ * closed). They never contain stack traces or storage internals; use `log` to see those.
+ *
+ * @throws {PeerError} `PEER_INVALID_OPTION` when an option is invalid.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createPeerHandler, MemoryStorageAdapter, toNodeListener } from 'edge-ha';
+ *
+ * const storage = new MemoryStorageAdapter();
+ * const handler = createPeerHandler({ storage, token: process.env.EDGE_HA_TOKEN!, instanceId: 'a' });
+ * createServer(toNodeListener(handler)).listen(7070);
+ * // peers now reach it as httpPeer({ url: 'http://host:7070/edge-ha/v1', token })
+ * ```
+ */
+export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
+  const { storage, token, instanceId, log } = options;
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+    throw new PeerError(
+      'PEER_INVALID_OPTION',
+      `createPeerHandler: token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters.`,
+    );
+  }
+  if (typeof instanceId !== 'string' || instanceId.length === 0) {
+    throw new PeerError(
+      'PEER_INVALID_OPTION',
+      'createPeerHandler: instanceId must be a non-empty string.',
+    );
+  }
+  if (typeof storage !== 'object' || storage === null || typeof storage.readPoints !== 'function') {
+    throw new PeerError(
+      'PEER_INVALID_OPTION',
+      'createPeerHandler: storage must be a StorageAdapter.',
+    );
+  }
+  const clock = options.clock ?? systemClock;
+  const maxBodyBytes = positiveInt(
+    options.limits?.maxBodyBytes,
+    DEFAULT_MAX_BODY_BYTES,
+    'maxBodyBytes',
+    Number.MAX_SAFE_INTEGER,
+  );
+  const maxPageLimit = positiveInt(
+    options.limits?.maxPageLimit,
+    DEFAULT_MAX_PAGE_LIMIT,
+    'maxPageLimit',
+    MAX_PAGE_LIMIT,
+  );
+  const basePath = normalizeBasePath(options.basePath ?? DEFAULT_PEER_BASE_PATH);
+  const tokenHash = sha256(token);
+
+  function authorized(request: Request): boolean {
+    const header = request.headers.get('authorization') ?? '';
+    const match = /^Bearer +(\S+) *$/i.exec(header);
+    // Hash both sides so the comparison is constant-time whatever the lengths.
+    const presented = sha256(match?.[1] ?? '');
+    return timingSafeEqual(presented, tokenHash) && match !== null;
+  }
+
+  async function readJsonBody(request: Request): Promise<unknown> {
+    if (!isJsonContentType(request.headers.get('content-type'))) {
+      throw new Reply(
+        415,
+        'PEER_UNSUPPORTED_MEDIA_TYPE',
+        "The request body must be JSON: send 'content-type: application/json'.",
+      );
+    }
+    const declared = request.headers.get('content-length');
+    if (declared !== null && Number(declared) > maxBodyBytes) throw tooLarge();
+    let bytes: Uint8Array;
+    try {
+      bytes = await readCapped(request.body, maxBodyBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) throw tooLarge();
+      throw new Reply(400, 'PEER_BAD_REQUEST', 'The request body could not be read (aborted?).');
+    }
+    try {
+      return JSON.parse(decodeUtf8(bytes)) as unknown;
+    } catch {
+      throw new Reply(400, 'PEER_BAD_REQUEST', 'The request body is not valid UTF-8 JSON.');
+    }
+  }
+
+  function tooLarge(): Reply {
+    return new Reply(
+      413,
+      'PEER_PAYLOAD_TOO_LARGE',
+      `The request body is larger than ${maxBodyBytes} bytes.`,
+      { connection: 'close' },
+    );
+  }
+
+  function storageFailure(error: unknown): Reply {
+    if (isEdgeHaError(error) && STORAGE_REQUEST_CODES.has(error.code)) {
+      // Storage validation messages describe the caller's input (e.g. a corrupt cursor).
+      return new Reply(400, 'PEER_BAD_REQUEST', `${error.code}: ${error.message}`);
+    }
+    if (isEdgeHaError(error, 'STORAGE_CLOSED')) {
+      return new Reply(503, 'PEER_UNAVAILABLE', 'The storage is closed; retry later.', {}, error);
+    }
+    return new Reply(
+      500,
+      'PEER_INTERNAL',
+      'The peer failed to read its storage; retry later.',
+      {},
+      error,
+    );
+  }
+
+  /** Awaits a storage call, turning its failure into a reply. */
+  async function fromStorage<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      throw storageFailure(error);
+    }
+  }
+
+  async function route(name: string, request: Request): Promise<Response> {
+    const get = name === ROUTES.hello || name === ROUTES.items;
+    const method = get ? 'GET' : 'POST';
+    if (request.method !== method) {
+      throw new Reply(405, 'PEER_METHOD_NOT_ALLOWED', `Use ${method} for ${name}.`, {
+        allow: method,
+      });
+    }
+    if (name === ROUTES.hello) {
+      return json(200, { instanceId, protocolVersion: PEER_PROTOCOL_VERSION, now: clock.now() });
+    }
+    if (name === ROUTES.items) {
+      const items = await fromStorage(storage.listItems());
+      return json(200, { items });
+    }
+    const body = await readJsonBody(request);
+    if (name === ROUTES.points) {
+      const parsed = pointsRequestSchema.safeParse(body);
+      if (!parsed.success) throw invalid(parsed.error);
+      const { item, window, limit, cursor } = parsed.data;
+      const page = await fromStorage(
+        storage.readPoints(item, window, { limit: Math.min(limit, maxPageLimit), cursor }),
+      );
+      if (page.items.length === 0 && page.next === null && cursor === undefined) {
+        // An empty first page: tell "unknown item" from "no points in this window".
+        const items = await fromStorage(storage.listItems());
+        if (!items.includes(item)) {
+          throw new Reply(
+            404,
+            'PEER_UNKNOWN_ITEM',
+            `This peer does not trend item ${JSON.stringify(item)}.`,
+          );
+        }
+      }
+      return json(200, { items: page.items, next: page.next });
+    }
+    const parsed = eventsRequestSchema.safeParse(body);
+    if (!parsed.success) throw invalid(parsed.error);
+    const { window, limit, cursor } = parsed.data;
+    const page = await fromStorage(
+      storage.readEvents(window, { limit: Math.min(limit, maxPageLimit), cursor }),
+    );
+    return json(200, { items: page.items, next: page.next });
+  }
+
+  function invalid(error: Parameters<typeof describeIssues>[0]): Reply {
+    return new Reply(
+      400,
+      'PEER_BAD_REQUEST',
+      `The request body is invalid: ${describeIssues(error)}.`,
+    );
+  }
+
+  const routes: ReadonlySet<string> = new Set(Object.values(ROUTES));
+
+  return async function peerHandler(request: Request): Promise<Response> {
+    let path = '/';
+    try {
+      path = new URL(request.url).pathname;
+      if (!path.startsWith(`${basePath}/`)) {
+        throw new Reply(404, 'PEER_NOT_FOUND', 'No such route.');
+      }
+      if (!authorized(request)) {
+        throw new Reply(
+          401,
+          'PEER_AUTH',
+          'Missing or wrong bearer token: send the shared token as "authorization: Bearer <token>".',
+          { 'www-authenticate': 'Bearer realm="edge-ha"' },
+        );
+      }
+      const name = path.slice(basePath.length);
+      if (!routes.has(name)) {
+        throw new Reply(
+          404,
+          'PEER_NOT_FOUND',
+          `No such route: ${name}. Routes are ${[...routes].join(', ')} (protocol v${PEER_PROTOCOL_VERSION}).`,
+        );
+      }
+      return await route(name, request);
+    } catch (caught) {
+      const reply =
+        caught instanceof Reply
+          ? caught
+          : new Reply(500, 'PEER_INTERNAL', 'The peer failed to answer; retry later.', {}, caught);
+      if (log !== undefined) {
+        try {
+          log({
+            status: reply.status,
+            code: reply.code,
+            message: reply.message,
+            method: request.method,
+            path,
+            ...(reply.error === undefined ? {} : { error: reply.error }),
+          });
+        } catch {
+          // A failing log hook must not change the reply.
+        }
+      }
+      return json(
+        reply.status,
+        { error: { code: reply.code, message: reply.message } },
+        reply.headers,
+      );
+    }
+  };
+}

@@ -1,0 +1,260 @@
+/**
+ * The HTTP peer wire format shared by `createPeerHandler` (server) and `httpPeer` (client):
+ * routes, JSON shapes, limits and the byte-capped body reader. Internal: the zod schemas here
+ * never appear in a public type.
+ *
+ * Protocol v1 (all bodies JSON, `content-type: application/json`, every request carries
+ * `authorization: Bearer <token>`), under a base path (default `/edge-ha/v1`):
+ *
+ * | route | method | request body | reply |
+ * |---|---|---|---|
+ * | `/hello` | GET | – | `{ instanceId, protocolVersion, now }` |
+ * | `/items` | GET | – | `{ items: string[] }` |
+ * | `/points` | POST | `{ item, window: { from, to }, limit, cursor? }` | `{ items: Point[], next }` |
+ * | `/events` | POST | `{ window: { from, to }, limit, cursor? }` | `{ items: EventRecord[], next }` |
+ *
+ * Errors: a non-2xx status with `{ error: { code, message } }`.
+ */
+
+import { z } from 'zod';
+import type { JsonValue } from '../storage/types.js';
+import {
+  assertJsonValue,
+  isWellFormedString,
+  MAX_EVENT_ID_LENGTH,
+  MAX_ITEM_ID_LENGTH,
+  MAX_QUALITY,
+} from '../storage/validate.js';
+
+/** Default base path of the peer routes; the `v1` is the protocol version. */
+export const DEFAULT_PEER_BASE_PATH = '/edge-ha/v1';
+
+/** Route names under the base path. */
+export const ROUTES: {
+  readonly hello: '/hello';
+  readonly items: '/items';
+  readonly points: '/points';
+  readonly events: '/events';
+} = { hello: '/hello', items: '/items', points: '/points', events: '/events' };
+
+/** Longest cursor accepted on the wire (cursors are opaque, but small). */
+export const MAX_CURSOR_LENGTH = 4096;
+
+/** The codes a peer handler puts in `{ error: { code } }`. */
+export type WireErrorCode =
+  | 'PEER_AUTH'
+  | 'PEER_BAD_REQUEST'
+  | 'PEER_NOT_FOUND'
+  | 'PEER_METHOD_NOT_ALLOWED'
+  | 'PEER_UNSUPPORTED_MEDIA_TYPE'
+  | 'PEER_PAYLOAD_TOO_LARGE'
+  | 'PEER_UNKNOWN_ITEM'
+  | 'PEER_UNAVAILABLE'
+  | 'PEER_INTERNAL';
+
+/** Integer epoch-ms timestamp (a safe integer). */
+const timestamp = z.int();
+
+const windowSchema = z
+  .strictObject({ from: timestamp, to: timestamp })
+  .refine((w) => w.from <= w.to, { message: 'window.from must be <= window.to' });
+
+const wellFormed = (value: string): boolean => isWellFormedString(value);
+const itemId = z
+  .string()
+  .min(1)
+  .max(MAX_ITEM_ID_LENGTH)
+  .refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' });
+const cursor = z.string().min(1).max(MAX_CURSOR_LENGTH);
+
+/** Body of `POST /points`. */
+export const pointsRequestSchema: z.ZodType<PointsRequest> = z.strictObject({
+  item: itemId,
+  window: windowSchema,
+  limit: z.int().min(1),
+  cursor: cursor.optional(),
+});
+
+/** Body of `POST /events`. */
+export const eventsRequestSchema: z.ZodType<EventsRequest> = z.strictObject({
+  window: windowSchema,
+  limit: z.int().min(1),
+  cursor: cursor.optional(),
+});
+
+/** Parsed body of `POST /points`. */
+export interface PointsRequest {
+  /** The item id. */
+  item: string;
+  /** The window `[from, to)`. */
+  window: { from: number; to: number };
+  /** Requested page size (the server may serve fewer). */
+  limit: number;
+  /** Cursor from the previous page. */
+  cursor?: string | undefined;
+}
+
+/** Parsed body of `POST /events`. */
+export interface EventsRequest {
+  /** The window `[from, to)`. */
+  window: { from: number; to: number };
+  /** Requested page size (the server may serve fewer). */
+  limit: number;
+  /** Cursor from the previous page. */
+  cursor?: string | undefined;
+}
+
+/**
+ * Whether `value` is a JSON value the storage accepts. It checks without copying, so an own
+ * `__proto__` key (as `JSON.parse` creates it) stays a plain data property and never reaches a
+ * prototype.
+ */
+function isJsonValue(value: unknown): value is JsonValue {
+  try {
+    assertJsonValue(value, 'body');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const pointSchema: z.ZodType<WirePoint> = z.strictObject({
+  t: timestamp,
+  v: z.union([z.number(), z.string().refine(wellFormed), z.boolean(), z.null()]),
+  q: z.int().min(0).max(MAX_QUALITY).optional(),
+});
+
+const eventSchema: z.ZodType<WireEvent> = z.strictObject({
+  id: z
+    .string()
+    .min(1)
+    .max(MAX_EVENT_ID_LENGTH)
+    .refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' }),
+  t: timestamp,
+  body: z.custom<JsonValue>((value) => isJsonValue(value), {
+    message: 'must be a JSON value (finite numbers, bounded nesting)',
+  }),
+});
+
+/** Reply of `GET /hello`. */
+export const helloReplySchema: z.ZodType<{
+  instanceId: string;
+  protocolVersion: number;
+  now: number;
+}> = z.object({
+  instanceId: z.string().min(1).max(MAX_ITEM_ID_LENGTH),
+  protocolVersion: z.int().min(0),
+  now: timestamp,
+});
+
+/** Reply of `GET /items`. */
+export const itemsReplySchema: z.ZodType<{ items: string[] }> = z.object({
+  items: z.array(itemId),
+});
+
+/** A point as validated from the wire. */
+export interface WirePoint {
+  /** Timestamp, epoch ms. */
+  t: number;
+  /** The value. */
+  v: number | string | boolean | null;
+  /** Quality code. */
+  q?: number | undefined;
+}
+
+/** An event as validated from the wire. */
+export interface WireEvent {
+  /** Event id. */
+  id: string;
+  /** Timestamp, epoch ms. */
+  t: number;
+  /** The event's content. */
+  body: JsonValue;
+}
+
+/** Reply of `POST /points`. */
+export const pointsReplySchema: z.ZodType<{ items: WirePoint[]; next: string | null }> = z.object({
+  items: z.array(pointSchema),
+  next: cursor.nullable(),
+});
+
+/** Reply of `POST /events`. */
+export const eventsReplySchema: z.ZodType<{ items: WireEvent[]; next: string | null }> = z.object({
+  items: z.array(eventSchema),
+  next: cursor.nullable(),
+});
+
+/** An error reply `{ error: { code, message } }` (read leniently: it only improves a message). */
+export const errorReplySchema: z.ZodType<{ error: { code: string; message: string } }> = z.object({
+  error: z.object({ code: z.string().max(100), message: z.string() }),
+});
+
+/**
+ * Describes the first few problems of a failed zod parse as `path: message; …`, for an error
+ * message. Never includes the offending values.
+ */
+export function describeIssues(error: z.ZodError, max = 3): string {
+  const parts = error.issues.slice(0, max).map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
+    return `${path}: ${issue.message}`;
+  });
+  if (error.issues.length > max) parts.push(`and ${error.issues.length - max} more`);
+  return parts.join('; ');
+}
+
+/** Thrown by {@link readCapped} when the body is larger than the cap. */
+export class BodyTooLargeError extends Error {
+  /** The cap that was exceeded, in bytes. */
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`body is larger than ${limit} bytes`);
+    this.limit = limit;
+  }
+}
+
+/**
+ * Reads a byte stream to the end, but never buffers more than `maxBytes`: past the cap it cancels
+ * the stream and throws {@link BodyTooLargeError}. Other stream errors propagate as they are.
+ */
+export async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw new BodyTooLargeError(maxBytes);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Whether a `content-type` header value denotes JSON (`application/json`, any parameters). */
+export function isJsonContentType(value: string | null): boolean {
+  if (value === null) return false;
+  const [type] = value.split(';');
+  return type?.trim().toLowerCase() === 'application/json';
+}
+
+/** Decodes UTF-8 strictly (a malformed byte sequence throws a `TypeError`). */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+}
