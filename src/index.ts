@@ -107,13 +107,30 @@ export type {
   ClusterStatus,
   OperatorBody,
   OperatorPolicy,
+  ParsePoliciesOptions,
   Policy,
+  PolicyIssueCodeInfo,
   PolicyObject,
+  PolicyTextFormat,
+  PolicyValidationResult,
   PolicyValue,
+  StampOptions,
   TableBody,
   TableEntry,
   TablePolicy,
-} from './policy/types.js';
+} from './policy/index.js';
+export {
+  computePolicyId,
+  isClusterPolicy,
+  isOperatorPolicy,
+  isTablePolicy,
+  POLICY_ISSUE_CODES,
+  parsePolicies,
+  pythonRepr,
+  serializePolicies,
+  stampPolicy,
+  validatePolicies,
+} from './policy/index.js';
 export type { MemoryStorageAdapterOptions } from './storage/memory.js';
 export { MemoryStorageAdapter } from './storage/memory.js';
 export type {

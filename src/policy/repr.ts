@@ -1,0 +1,166 @@
+/** Python 3 `repr()` emulation for policy values (the text AnyLog hashes into policy ids). */
+
+import { PolicyError } from '../errors.js';
+import { getNumberMark, type MarkContainer } from './marks.js';
+import type { PolicyValue } from './types.js';
+
+/**
+ * Hard ceiling on nesting for every recursive walk of the policy module, whatever the options
+ * say: deep enough for any real policy, shallow enough never to exhaust the JS stack.
+ */
+export const HARD_MAX_DEPTH = 1000;
+
+/** Characters Python's `str.isprintable()` rejects (space excepted, handled before). */
+const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+/** Strings needing no escape at all: printable ASCII without quote or backslash. */
+const PLAIN_ASCII = /^[\x20-\x26\x28-\x5b\x5d-\x7e]*$/;
+
+function hex(codePoint: number, width: number): string {
+  return codePoint.toString(16).padStart(width, '0');
+}
+
+/** Python's `repr(str)`. */
+export function pythonStr(text: string): string {
+  if (PLAIN_ASCII.test(text)) return `'${text}'`;
+  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) as number;
+    if (ch === quote || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (cp < 0x20 || cp === 0x7f) out += `\\x${hex(cp, 2)}`;
+    else if (cp < 0x7f || !NON_PRINTABLE.test(ch)) out += ch;
+    else if (cp <= 0xff) out += `\\x${hex(cp, 2)}`;
+    else if (cp <= 0xffff) out += `\\u${hex(cp, 4)}`;
+    else out += `\\U${hex(cp, 8)}`;
+  }
+  return out + quote;
+}
+
+/**
+ * Python's `repr(float)` of a finite number: the shortest digits that round-trip, positional
+ * notation for decimal exponents -4..15 (always with a fractional part, `5.0`), exponent notation
+ * otherwise (`1e-07`, `1e+16`, `1.5e+300`).
+ */
+export function pythonFloat(value: number): string {
+  if (!Number.isFinite(value)) {
+    throw new PolicyError(
+      'POLICY_UNHASHABLE',
+      `The number ${value} cannot be part of a policy: AnyLog policies are JSON, which has no NaN or Infinity. Use a finite number or a string.`,
+    );
+  }
+  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  const sign = value < 0 ? '-' : '';
+  const [mantissa = '', exponentText = '0'] = Math.abs(value).toExponential().split('e');
+  const exponent = Number(exponentText);
+  const digits = mantissa.replace('.', '');
+  if (exponent < -4 || exponent >= 16) {
+    const head = digits.length === 1 ? digits : `${digits[0]}.${digits.slice(1)}`;
+    const magnitude = String(Math.abs(exponent)).padStart(2, '0');
+    return `${sign}${head}e${exponent < 0 ? '-' : '+'}${magnitude}`;
+  }
+  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
+  if (digits.length <= exponent + 1) {
+    return `${sign}${digits}${'0'.repeat(exponent + 1 - digits.length)}.0`;
+  }
+  return `${sign}${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
+}
+
+/** Python's `repr(int)` of an integral JS number (exact digits of the double, `-0` → `0`). */
+export function pythonInt(value: number): string {
+  if (value === 0) return '0';
+  return Number.isSafeInteger(value) ? String(value) : BigInt(value).toString();
+}
+
+/**
+ * The Python spelling of a number held at `container[key]`: its recorded mark (a whole float
+ * such as `5.0`, or the exact digits of a huge integer) when there is one, else an int for
+ * integral values and a float otherwise.
+ */
+export function pythonNumber(
+  value: number,
+  container?: MarkContainer,
+  key?: string | number,
+): string {
+  if (container !== undefined && key !== undefined) {
+    const mark = getNumberMark(container, key, value);
+    if (mark !== undefined) return mark;
+  }
+  if (!Number.isFinite(value)) return pythonFloat(value);
+  return Number.isInteger(value) ? pythonInt(value) : pythonFloat(value);
+}
+
+function tooDeep(): PolicyError {
+  return new PolicyError(
+    'POLICY_TOO_DEEP',
+    `A policy value nests deeper than ${HARD_MAX_DEPTH} levels (or contains a cycle); flatten it.`,
+  );
+}
+
+/**
+ * Repr of `value`, which sits at `container[key]` (for number marks). Keys in `omit` are
+ * skipped when `value` is an object (used to leave `date`/`ledger` out of the hashed body).
+ */
+export function reprAt(
+  value: unknown,
+  container: MarkContainer | undefined,
+  key: string | number | undefined,
+  depth: number,
+  omit?: ReadonlySet<string>,
+): string {
+  switch (typeof value) {
+    case 'string':
+      return pythonStr(value);
+    case 'number':
+      return pythonNumber(value, container, key);
+    case 'boolean':
+      return value ? 'True' : 'False';
+    default:
+      break;
+  }
+  if (value === null) return 'None';
+  if (typeof value !== 'object') {
+    throw new PolicyError(
+      'POLICY_UNHASHABLE',
+      `A ${typeof value} cannot be part of a policy; policies hold only strings, numbers, booleans, null, lists and objects.`,
+    );
+  }
+  if (depth >= HARD_MAX_DEPTH) throw tooDeep();
+  if (Array.isArray(value)) {
+    const parts: string[] = [];
+    for (let i = 0; i < value.length; i++) parts.push(reprAt(value[i], value, i, depth + 1));
+    return `[${parts.join(', ')}]`;
+  }
+  const parts: string[] = [];
+  for (const name of Object.keys(value)) {
+    if (omit?.has(name)) continue;
+    const item = (value as Record<string, unknown>)[name];
+    parts.push(`${pythonStr(name)}: ${reprAt(item, value, name, depth + 1)}`);
+  }
+  return `{${parts.join(', ')}}`;
+}
+
+/**
+ * Python 3 `repr()` of a policy value, exactly as AnyLog prints it and hashes it into policy
+ * ids: strings in single quotes (double quotes when the string holds a `'` and no `"`) with
+ * Python's backslash escapes, `True`/`False`/`None`, integers as digits, floats as Python prints
+ * them (`0.1`, `1e-07`, `1e+16`, `-0.0`), lists `[a, b]`, dicts `{'k': v}` in key order.
+ *
+ * A JS number that is a whole number is printed as a Python int, unless the value came from
+ * {@link parsePolicies} text that wrote it as a float (`5.0`): the parser remembers that per
+ * object key or array index, and `pythonRepr` uses it. A top-level number has no such memory.
+ *
+ * @throws {@link PolicyError} `POLICY_UNHASHABLE` for NaN, Infinity or a value that is not
+ * JSON-like; `POLICY_TOO_DEEP` beyond 1000 levels of nesting.
+ *
+ * @example
+ * ```ts
+ * pythonRepr({ operator: { name: "O'Brien", port: 32148, main: true, loc: null } });
+ * // => `{'operator': {'name': "O'Brien", 'port': 32148, 'main': True, 'loc': None}}`
+ * ```
+ */
+export function pythonRepr(value: PolicyValue): string {
+  return reprAt(value, undefined, undefined, 0);
+}
