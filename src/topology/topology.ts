@@ -1,0 +1,652 @@
+/**
+ * The `Topology` class: routing map + liveness + round-robin state.
+ */
+
+import { type Clock, systemClock } from '../clock.js';
+import { TopologyError } from '../errors.js';
+import type { Policy } from '../policy/types.js';
+import { validatePolicies } from '../policy/validate.js';
+import { rendezvousPick } from './hash.js';
+import {
+  buildRoutingMap,
+  type ClusterNode,
+  findTable,
+  type OperatorNode,
+  type RoutingMap,
+  type TableRoute,
+} from './model.js';
+import {
+  type ClusterInfo,
+  clusterInfoOf,
+  type DataNodeRow,
+  type DataNodesFilter,
+  dataNodeRows,
+  type HaStatusRow,
+  haStatusRows,
+  type VirtualTableRow,
+  virtualTableRows,
+} from './reports.js';
+import type {
+  LivenessEntry,
+  MissingCopy,
+  OperatorLiveness,
+  ProbeOptions,
+  ProbeTarget,
+  QueryRequest,
+  QueryRoute,
+  RoutedOperator,
+  SkippedCluster,
+  TopologyOptions,
+  TopologyStats,
+  WriteRequest,
+  WriteRoute,
+} from './types.js';
+
+const NONE: readonly never[] = Object.freeze([]);
+
+function invalid(message: string): TopologyError {
+  return new TopologyError('TOPOLOGY_INVALID_ARGUMENT', message);
+}
+
+function checkName(value: unknown, what: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw invalid(`${what} must be a non-empty string, got ${describeValue(value)}.`);
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object';
+  return `${typeof value} ${String(value)}`;
+}
+
+function checkOptions(value: unknown, what: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid(`${what} must be an object, got ${describeValue(value)}.`);
+  }
+}
+
+function checkRequest(request: unknown, method: string): void {
+  if (typeof request !== 'object' || request === null) {
+    throw invalid(
+      `${method} expects an object like { dbms, table }, got ${describeValue(request)}.`,
+    );
+  }
+  const { dbms, table, company } = request as {
+    dbms?: unknown;
+    table?: unknown;
+    company?: unknown;
+  };
+  checkName(dbms, `${method}: dbms`);
+  checkName(table, `${method}: table`);
+  if (company !== undefined) checkName(company, `${method}: company`);
+}
+
+function iso(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? String(ms) : date.toISOString();
+}
+
+function operatorsOf(cluster: ClusterNode): OperatorLiveness[] {
+  return cluster.operators.map((operator) => ({
+    operatorId: operator.id,
+    operatorName: operator.name,
+    address: operator.address,
+    status: operator.status,
+    since: operator.since,
+  }));
+}
+
+function skippedOf(cluster: ClusterNode): SkippedCluster {
+  return {
+    clusterId: cluster.id,
+    clusterName: cluster.name,
+    company: cluster.company,
+    operators: operatorsOf(cluster),
+  };
+}
+
+/** "cluster lsl-cluster2 (id 1161…) — operators: a at 1.2.3.4:7848 not_responding since …" */
+function describeCluster(cluster: ClusterNode): string {
+  const operators =
+    cluster.operators.length === 0
+      ? 'it has no operator assigned'
+      : `operators: ${cluster.operators
+          .map(
+            (operator) =>
+              `${operator.name || operator.id} at ${operator.address} ${operator.status} since ${iso(operator.since)}`,
+          )
+          .join(', ')}`;
+  return `cluster "${cluster.name}" (id ${cluster.id}, company "${cluster.company}"): ${operators}`;
+}
+
+function tableName(dbms: string, table: string, company: string | undefined): string {
+  return company === undefined ? `${dbms}.${table}` : `${dbms}.${table} of company "${company}"`;
+}
+
+function unknownTable(
+  map: RoutingMap,
+  dbms: string,
+  table: string,
+  company: string | undefined,
+): TopologyError {
+  const route = findTable(map, dbms, table, company);
+  const name = tableName(dbms, table, company);
+  if (route !== undefined && route.known.length > 0) {
+    return new TopologyError(
+      'TOPOLOGY_UNKNOWN_TABLE',
+      `No routable cluster holds ${name}: the clusters listing it (${route.known
+        .map((cluster) => `"${cluster.name}" ${cluster.id}`)
+        .join(
+          ', ',
+        )}) are static or down, or list the table as static or down. Set a cluster (or the table entry) to status "active" to route it.`,
+      { clusters: route.known.map((cluster) => cluster.id) },
+    );
+  }
+  return new TopologyError(
+    'TOPOLOGY_UNKNOWN_TABLE',
+    `No cluster holds ${name}. Check the names (they are case-sensitive) or add the table to a cluster policy.`,
+  );
+}
+
+/** Round-robin over the live operators of a cluster, starting after the last one chosen. */
+function pickLive(cluster: ClusterNode): OperatorNode | undefined {
+  const operators = cluster.operators;
+  const n = operators.length;
+  let index = cluster.cursor;
+  for (let tried = 0; tried < n; tried++) {
+    if (index >= n) index = 0;
+    const operator = operators[index] as OperatorNode;
+    if (operator.status === 'active') {
+      cluster.cursor = index + 1 >= n ? 0 : index + 1;
+      return operator;
+    }
+    index++;
+  }
+  return undefined;
+}
+
+/** A live `main: true` operator (round-robin when a cluster has several), if any. */
+function pickMain(cluster: ClusterNode): OperatorNode | undefined {
+  const only = cluster.soleMain;
+  if (only !== undefined) return only.status === 'active' ? only : undefined;
+  const mains = cluster.mains;
+  const n = mains.length;
+  let index = cluster.mainCursor;
+  for (let tried = 0; tried < n; tried++) {
+    if (index >= n) index = 0;
+    const operator = mains[index] as OperatorNode;
+    if (operator.status === 'active') {
+      cluster.mainCursor = index + 1 >= n ? 0 : index + 1;
+      return operator;
+    }
+    index++;
+  }
+  return undefined;
+}
+
+function hasLive(cluster: ClusterNode): boolean {
+  for (const operator of cluster.operators) {
+    if (operator.status === 'active') return true;
+  }
+  return false;
+}
+
+/**
+ * The cluster-to-operator resolver (SPEC §2): which operators hold a table, where to send a
+ * query or a write, which operators are live, and the HA reports.
+ *
+ * A topology is built from a validated policy set. Child clusters are merged into their root
+ * parent: their tables belong to the parent's routing entry and operators that name a child
+ * belong to the parent too. `down` clusters are left out of routing; `static` clusters stay
+ * known (they appear in the reports) but receive neither queries nor writes. A table listed by
+ * several clusters is split between them: a query goes to one operator of each, a write to one
+ * of them.
+ *
+ * Liveness is kept per operator address (`ip:port`). Routing never picks a `not_responding`
+ * operator while a live one exists in the cluster. The class is pure: no I/O, no timers; time
+ * comes from the injected clock only. Routing costs a few Map lookups plus a scan of one
+ * cluster's operators, whatever the size of the topology.
+ *
+ * @example
+ * ```ts
+ * const topology = Topology.fromPolicies(parsePolicies(ledgerText));
+ * const route = topology.routeQuery({ dbms: 'litsanleandro', table: 'ping_sensor' });
+ * for (const target of route.targets) {
+ *   try {
+ *     await query(target.host, target.port);
+ *     topology.reportSuccess(target.address);
+ *   } catch {
+ *     topology.reportFailure(target.address); // the next route fails over
+ *   }
+ * }
+ * ```
+ */
+export class Topology {
+  #map: RoutingMap;
+  readonly #clock: Pick<Clock, 'now'>;
+  readonly #localExternalIp: string | undefined;
+
+  private constructor(map: RoutingMap, clock: Pick<Clock, 'now'>, ip: string | undefined) {
+    this.#map = map;
+    this.#clock = clock;
+    this.#localExternalIp = ip;
+  }
+
+  /**
+   * Validates a policy set and builds its topology. Every operator address starts `active`.
+   * Clusters of a table keep the ledger order (the order of `policies`). Policies of other types
+   * (`table`, …) are accepted and ignored; operators without a `cluster` are not routed.
+   *
+   * @param policies - Cluster and operator policies (typically from `parsePolicies`).
+   * @param options - Clock and the caller's external IP (for `local_ip` selection).
+   * @returns The topology.
+   * @throws {@link TopologyError} `TOPOLOGY_INVALID_POLICIES` with every validation issue in
+   * `issues` when the set is invalid (warnings alone do not fail); `TOPOLOGY_INVALID_ARGUMENT`
+   * for a bad option.
+   *
+   * @example
+   * ```ts
+   * const topology = Topology.fromPolicies(policies, { localExternalIp: '24.23.250.144' });
+   * ```
+   */
+  static fromPolicies(policies: readonly Policy[], options: TopologyOptions = {}): Topology {
+    if (typeof options !== 'object' || options === null) {
+      throw invalid(`Topology options must be an object, got ${describeValue(options)}.`);
+    }
+    const clock = options.clock ?? systemClock;
+    if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+      throw invalid('options.clock must be an object with a now() method (see Clock).');
+    }
+    const ip = options.localExternalIp;
+    if (ip !== undefined) checkName(ip, 'options.localExternalIp');
+    const map = buildValidated(policies, clock.now(), ip, undefined);
+    return new Topology(map, clock, ip);
+  }
+
+  /**
+   * Replaces the policy set. Liveness is kept for every address still present (addresses that
+   * left the set are forgotten and start `active` if they come back); round-robin positions are
+   * kept for clusters and tables that still exist. When the new set is invalid, this throws and
+   * the topology keeps the previous set.
+   *
+   * @param policies - The new complete policy set.
+   * @throws {@link TopologyError} `TOPOLOGY_INVALID_POLICIES` with `issues`.
+   */
+  reload(policies: readonly Policy[]): void {
+    this.#map = buildValidated(policies, this.#clock.now(), this.#localExternalIp, this.#map);
+  }
+
+  /**
+   * Routes a query on `dbms.table`: exactly one live operator per routable cluster holding the
+   * table, in ledger order of the clusters. With `nodes: 'main'` (default) a live `main: true`
+   * operator is preferred, otherwise the cluster's live operators are used round-robin;
+   * `nodes: 'all'` round-robins over all live operators. Without `company`, the clusters of every
+   * company having `dbms.table` are included.
+   *
+   * @param request - Table, optional company, node preference and `subset`.
+   * @returns The targets (merge their results), and with `subset: true` the clusters left out.
+   * @throws {@link TopologyError} `TOPOLOGY_UNKNOWN_TABLE` when no routable cluster holds the
+   * table; `TOPOLOGY_NO_LIVE_OPERATOR` (naming each cluster and its operators, ids in
+   * `clusters`) when a cluster has no live operator and `subset` is not set;
+   * `TOPOLOGY_INVALID_ARGUMENT` for a malformed request.
+   *
+   * @example
+   * ```ts
+   * const { targets, skipped } = topology.routeQuery({
+   *   dbms: 'litsanleandro',
+   *   table: 'ping_sensor',
+   *   subset: true,
+   * });
+   * ```
+   */
+  routeQuery(request: QueryRequest): QueryRoute {
+    checkRequest(request, 'routeQuery');
+    const { dbms, table, company, nodes, subset } = request;
+    if (nodes !== undefined && nodes !== 'main' && nodes !== 'all') {
+      throw invalid(`routeQuery: nodes must be 'main' or 'all', got ${describeValue(nodes)}.`);
+    }
+    if (subset !== undefined && typeof subset !== 'boolean') {
+      throw invalid(`routeQuery: subset must be a boolean, got ${describeValue(subset)}.`);
+    }
+    const map = this.#map;
+    const route = findTable(map, dbms, table, company);
+    if (route === undefined || route.clusters.length === 0) {
+      throw unknownTable(map, dbms, table, company);
+    }
+    const preferMain = nodes !== 'all';
+    const targets: RoutedOperator[] = [];
+    let dead: ClusterNode[] | undefined;
+    for (const cluster of route.clusters) {
+      const operator = (preferMain ? pickMain(cluster) : undefined) ?? pickLive(cluster);
+      if (operator !== undefined) targets.push(operator.target);
+      else if (dead === undefined) dead = [cluster];
+      else dead.push(cluster);
+    }
+    if (dead !== undefined && subset !== true) {
+      throw new TopologyError(
+        'TOPOLOGY_NO_LIVE_OPERATOR',
+        `Cannot query ${tableName(dbms, table, company)}: no live operator in ${dead
+          .map(describeCluster)
+          .join(
+            '; ',
+          )}. Call reportSuccess(address) when an operator is back, or pass subset: true to query the other clusters.`,
+        { clusters: dead.map((cluster) => cluster.id) },
+      );
+    }
+    return {
+      dbms,
+      table,
+      company,
+      targets,
+      skipped: dead === undefined ? NONE : dead.map(skippedOf),
+      complete: dead === undefined,
+    };
+  }
+
+  /**
+   * Routes a write to `dbms.table`: chooses one routable cluster and returns every live operator
+   * of it as a copy target, plus the copies that are missing because their operator is
+   * `not_responding`. Without `key`, clusters are used round-robin, skipping clusters that have
+   * no live operator. With `key`, the cluster is chosen by rendezvous hashing (deterministic;
+   * adding a cluster only moves keys onto the new cluster) and is never replaced by another one.
+   *
+   * A write never returns zero targets: when the chosen cluster (keyed) or every cluster
+   * (round-robin) has no live operator, it throws `TOPOLOGY_NO_LIVE_OPERATOR`; buffer the data
+   * and retry once an operator is reported back.
+   *
+   * @param request - Table, company (required when several companies hold the table) and key.
+   * @returns The cluster, its live copy targets and the missing copies.
+   * @throws {@link TopologyError} `TOPOLOGY_UNKNOWN_TABLE`, `TOPOLOGY_NO_LIVE_OPERATOR`,
+   * `TOPOLOGY_INVALID_ARGUMENT` (also when `company` is missing but needed).
+   *
+   * @example
+   * ```ts
+   * const write = topology.routeWrite({ dbms: 'litsanleandro', table: 'ping_sensor', key: 'sensor-7' });
+   * await Promise.all(write.targets.map((target) => send(target.host, target.port, rows)));
+   * if (!write.complete) console.warn('copies missing', write.missing);
+   * ```
+   */
+  routeWrite(request: WriteRequest): WriteRoute {
+    checkRequest(request, 'routeWrite');
+    const { dbms, table, company, key } = request;
+    if (
+      key !== undefined &&
+      typeof key !== 'string' &&
+      !(typeof key === 'number' && Number.isFinite(key))
+    ) {
+      throw invalid(
+        `routeWrite: key must be a string or a finite number, got ${describeValue(key)}.`,
+      );
+    }
+    const map = this.#map;
+    const route = findTable(map, dbms, table, company);
+    if (route === undefined || route.clusters.length === 0) {
+      throw unknownTable(map, dbms, table, company);
+    }
+    if (route.company === undefined) {
+      const companies = new Set(route.clusters.map((cluster) => cluster.company));
+      if (companies.size > 1) {
+        throw invalid(
+          `routeWrite: ${dbms}.${table} is held by clusters of several companies (${[...companies]
+            .map((name) => `"${name}"`)
+            .join(', ')}); pass company to say whose data it is.`,
+        );
+      }
+    }
+    const cluster = key === undefined ? this.#nextWritable(route) : this.#keyed(route, key);
+    const targets: RoutedOperator[] = [];
+    let missing: MissingCopy[] | undefined;
+    for (const operator of cluster.operators) {
+      if (operator.status === 'active') {
+        targets.push(operator.target);
+      } else {
+        const copy = { operator: operator.target, since: operator.since };
+        if (missing === undefined) missing = [copy];
+        else missing.push(copy);
+      }
+    }
+    return {
+      dbms,
+      table,
+      company: cluster.company,
+      clusterId: cluster.id,
+      clusterName: cluster.name,
+      copies: cluster.operators.length,
+      targets,
+      missing: missing ?? NONE,
+      complete: missing === undefined,
+    };
+  }
+
+  #nextWritable(route: TableRoute): ClusterNode {
+    const clusters = route.clusters;
+    const n = clusters.length;
+    let index = route.writeCursor;
+    for (let tried = 0; tried < n; tried++) {
+      if (index >= n) index = 0;
+      const cluster = clusters[index] as ClusterNode;
+      if (hasLive(cluster)) {
+        route.writeCursor = index + 1 >= n ? 0 : index + 1;
+        return cluster;
+      }
+      index++;
+    }
+    throw new TopologyError(
+      'TOPOLOGY_NO_LIVE_OPERATOR',
+      `Cannot write ${tableName(route.dbms, route.table, route.company)}: no cluster holding it has a live operator (${clusters
+        .map(describeCluster)
+        .join('; ')}). Buffer the data and retry after reportSuccess(address).`,
+      { clusters: clusters.map((cluster) => cluster.id) },
+    );
+  }
+
+  #keyed(route: TableRoute, key: string | number): ClusterNode {
+    const text = typeof key === 'number' ? String(key) : key;
+    const cluster = route.clusters[rendezvousPick(text, route.clusters)] as ClusterNode;
+    if (!hasLive(cluster)) {
+      throw new TopologyError(
+        'TOPOLOGY_NO_LIVE_OPERATOR',
+        `Cannot write key ${JSON.stringify(text)} of ${tableName(route.dbms, route.table, route.company)}: the key belongs to ${describeCluster(cluster)}, and none is live. A keyed write never moves to another cluster; buffer it and retry after reportSuccess(address).`,
+        { clusters: [cluster.id] },
+      );
+    }
+    return cluster;
+  }
+
+  /**
+   * Marks an operator address `not_responding` (a send to it failed). The time of the change is
+   * recorded; reporting an address that is already `not_responding` changes nothing.
+   *
+   * @param address - The target's `address` (external `ip:port`), or the local `host:port` a
+   * route handed out.
+   * @returns The new liveness entry, or `undefined` when no operator of the topology has that
+   * address (e.g. it was removed by a reload): nothing is recorded for unknown addresses.
+   * @throws {@link TopologyError} `TOPOLOGY_INVALID_ARGUMENT` when `address` is not a string.
+   */
+  reportFailure(address: string): LivenessEntry | undefined {
+    return this.#report(address, 'not_responding', 'reportFailure');
+  }
+
+  /**
+   * Marks an operator address `active` again (a send to it succeeded, or a probe answered).
+   *
+   * @param address - As for {@link Topology.reportFailure}.
+   * @returns The new liveness entry, or `undefined` for an unknown address.
+   * @throws {@link TopologyError} `TOPOLOGY_INVALID_ARGUMENT` when `address` is not a string.
+   */
+  reportSuccess(address: string): LivenessEntry | undefined {
+    return this.#report(address, 'active', 'reportSuccess');
+  }
+
+  #report(
+    address: string,
+    status: 'active' | 'not_responding',
+    method: string,
+  ): LivenessEntry | undefined {
+    checkName(address, `${method}: address`);
+    const map = this.#map;
+    let operator = map.operatorByAddress.get(address);
+    if (operator === undefined) {
+      const external = map.aliases.get(address);
+      if (external !== undefined) operator = map.operatorByAddress.get(external);
+    }
+    if (operator === undefined) return undefined;
+    if (operator.status !== status) {
+      operator.status = status;
+      operator.since = this.#clock.now();
+    }
+    return entryOf(operator);
+  }
+
+  /**
+   * Liveness of every operator address of the topology, in ledger order of the operators.
+   *
+   * @returns One entry per address: status and the time of the last change.
+   */
+  liveness(): LivenessEntry[] {
+    return this.#map.operators.map(entryOf);
+  }
+
+  /**
+   * The addresses a prober should try: the `not_responding` ones (call `reportSuccess` when one
+   * answers), or with `all: true` every address. Each comes with the host and port to connect to.
+   *
+   * @param options - `all` to list every address.
+   * @returns The probe targets, in ledger order of the operators.
+   */
+  probeTargets(options: ProbeOptions = {}): ProbeTarget[] {
+    checkOptions(options, 'probeTargets: options');
+    const all = options.all === true;
+    const targets: ProbeTarget[] = [];
+    for (const operator of this.#map.operators) {
+      if (!all && operator.status === 'active') continue;
+      targets.push({
+        ...entryOf(operator),
+        host: operator.target.host,
+        port: operator.target.port,
+      });
+    }
+    return targets;
+  }
+
+  /**
+   * Report: one row per table, cluster holding it and operator of that cluster (a cluster
+   * without operator gets one row with empty node columns). Static and down clusters are
+   * included with their status. Print with `formatTable(rows, DATA_NODES_COLUMNS)`.
+   *
+   * @param filter - Company, dbms, table and/or cluster to keep.
+   * @returns The rows, tables in order of first appearance, clusters in ledger order.
+   */
+  dataNodes(filter: DataNodesFilter = {}): DataNodeRow[] {
+    checkOptions(filter, 'dataNodes: filter');
+    for (const key of ['company', 'dbms', 'table', 'clusterId'] as const) {
+      if (filter[key] !== undefined && typeof filter[key] !== 'string') {
+        throw invalid(
+          `dataNodes: filter.${key} must be a string, got ${describeValue(filter[key])}.`,
+        );
+      }
+    }
+    return dataNodeRows(this.#map, filter);
+  }
+
+  /**
+   * Report: the cluster of one operator, its member id, the participating operators and the
+   * tables supported. Print with {@link formatClusterInfo}.
+   *
+   * @param operatorId - Policy id of the operator (its name is accepted too).
+   * @returns The cluster info.
+   * @throws {@link TopologyError} `TOPOLOGY_UNKNOWN_OPERATOR` when no routed operator has that id
+   * or name.
+   */
+  clusterInfo(operatorId: string): ClusterInfo {
+    checkName(operatorId, 'clusterInfo: operatorId');
+    const map = this.#map;
+    const operator = map.operatorById.get(operatorId) ?? map.operatorByName.get(operatorId);
+    if (operator === undefined) {
+      throw new TopologyError(
+        'TOPOLOGY_UNKNOWN_OPERATOR',
+        `No operator with id or name ${JSON.stringify(operatorId)} is assigned to a cluster of this topology.`,
+      );
+    }
+    return clusterInfoOf(operator);
+  }
+
+  /**
+   * Report: one row per table and cluster holding it, with the number of copies (operators) of
+   * that cluster. Print with `formatTable(rows, VIRTUAL_TABLES_COLUMNS)`.
+   *
+   * @returns The rows, tables in order of first appearance, clusters in ledger order.
+   */
+  virtualTables(): VirtualTableRow[] {
+    return virtualTableRows(this.#map);
+  }
+
+  /**
+   * Report: per routing cluster, copies configured vs live, and the tables that are
+   * under-replicated (some copies down) or unavailable (no live copy). Print with
+   * `formatTable(rows, HA_STATUS_COLUMNS)`.
+   *
+   * @returns One row per routing cluster, in ledger order.
+   */
+  haStatus(): HaStatusRow[] {
+    return haStatusRows(this.#map);
+  }
+
+  /**
+   * Counts of clusters, operators and tables.
+   *
+   * @returns The counts.
+   */
+  stats(): TopologyStats {
+    const map = this.#map;
+    let routableClusters = 0;
+    for (const cluster of map.clusters) if (cluster.status === 'active') routableClusters++;
+    return {
+      clusters: map.clusters.length,
+      routableClusters,
+      operators: map.operators.length,
+      tables: map.tables.length,
+    };
+  }
+}
+
+function entryOf(operator: OperatorNode): LivenessEntry {
+  return {
+    address: operator.address,
+    status: operator.status,
+    since: operator.since,
+    operatorId: operator.id,
+    operatorName: operator.name,
+    clusterId: operator.cluster.id,
+  };
+}
+
+function buildValidated(
+  policies: readonly Policy[],
+  now: number,
+  localExternalIp: string | undefined,
+  previous: RoutingMap | undefined,
+): RoutingMap {
+  if (!Array.isArray(policies)) {
+    throw invalid(`Expected an array of policies, got ${describeValue(policies)}.`);
+  }
+  const result = validatePolicies(policies);
+  if (!result.valid) {
+    const errors = result.issues.filter((issue) => issue.severity === 'error');
+    const first = errors[0];
+    throw new TopologyError(
+      'TOPOLOGY_INVALID_POLICIES',
+      `The policy set is invalid (${errors.length} error${errors.length === 1 ? '' : 's'})${
+        first === undefined ? '' : `; first: policy #${first.index}: ${first.message}`
+      }. Fix the policies (every issue is in error.issues) and build the topology again.`,
+      { issues: result.issues },
+    );
+  }
+  return buildRoutingMap(policies, {
+    now,
+    localExternalIp,
+    previous,
+  });
+}
