@@ -1,0 +1,147 @@
+/** `edge-ha serve`: one node serving its storage to peers, catching up at start-up. */
+
+import { hostname } from 'node:os';
+import { HAGovernor } from '../../governor/governor.js';
+import { httpPeer } from '../../peer/http-client.js';
+import { openSqliteStorage } from '../../sqlite/adapter.js';
+import type { StorageAdapter } from '../../storage/types.js';
+import {
+  governorTuning,
+  integerOption,
+  requiredOption,
+  resolvePath,
+  stringOption,
+  stringsOption,
+  tokenOption,
+} from '../args.js';
+import type { CommandRun } from '../command.js';
+import { clockTime, formatWindow } from '../demo/report.js';
+import { EXIT } from '../errors.js';
+import { type CliIo, println } from '../io.js';
+import { normalizePeerUrl, type PeerServer, startPeerServer } from '../server.js';
+import { SERVE } from '../specs.js';
+import { attachSyncOutput, formatSummary, runOutcome } from '../sync-output.js';
+
+/** The governor's default heartbeat period and sync-state key (`<key>:heartbeat`, key `edge-ha`). */
+const DEFAULT_HEARTBEAT_MS = 10_000;
+const HEARTBEAT_KEY = 'edge-ha:heartbeat';
+
+/**
+ * Writes the heartbeat record the governor reads at its next start-up, for a node that runs
+ * without peers (`HAGovernor` needs at least one). Same key and record shape as the governor.
+ */
+function startHeartbeat(
+  storage: StorageAdapter,
+  intervalMs: number,
+  io: CliIo,
+): { stop(): Promise<void> } {
+  const write = async (): Promise<void> => {
+    try {
+      await storage.writeSyncState(HEARTBEAT_KEY, {
+        lastUpToDate: null,
+        heartbeat: Date.now(),
+        run: null,
+      });
+    } catch (error) {
+      println(
+        io.stderr,
+        `edge-ha: heartbeat not written: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  };
+  let pending: Promise<void> = write();
+  const timer = setInterval(() => {
+    pending = pending.then(write);
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await pending;
+      await write();
+    },
+  };
+}
+
+function waitForAbort(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return new Promise(() => undefined);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+}
+
+/** `edge-ha serve`: runs until `io.signal` aborts (SIGINT/SIGTERM in the bin). */
+export const runServe: CommandRun = async (args, io) => {
+  const db = requiredOption(args, SERVE, 'db');
+  const port = integerOption(requiredOption(args, SERVE, 'port'), 'port', {
+    min: 0,
+    max: 65_535,
+  }) as number;
+  const host = stringOption(args, 'host') ?? '127.0.0.1';
+  const peers = stringsOption(args, 'peer').map(normalizePeerUrl);
+  const tuning = governorTuning(args);
+  const token = await tokenOption(io, args);
+
+  const storage = openSqliteStorage(resolvePath(io, db));
+  let server: PeerServer | undefined;
+  let governor: HAGovernor | undefined;
+  let heartbeat: { stop(): Promise<void> } | undefined;
+  const onAbort = (): void => governor?.cancel();
+  try {
+    server = await startPeerServer({
+      storage,
+      token,
+      instanceId: stringOption(args, 'id') ?? ((bound) => `${hostname()}:${bound}`),
+      host,
+      port,
+      log: (entry) => {
+        if (entry.status === 401 || entry.status >= 500) {
+          println(
+            io.stderr,
+            `${clockTime(Date.now())} peer request ${entry.method} ${entry.path}: ${entry.status} ${entry.code}`,
+          );
+        }
+      },
+    });
+    println(io.stdout, `edge-ha: serving ${db} at ${server.url} (instance ${server.instanceId})`);
+    if (peers.length > 0) {
+      governor = new HAGovernor({
+        storage,
+        peers: peers.map((url) => httpPeer({ url, token })),
+        ...tuning,
+      });
+      io.signal?.addEventListener('abort', onAbort, { once: true });
+      const output = attachSyncOutput(governor, io.stdout, { timestamps: true });
+      try {
+        println(io.stdout, `catching up from ${peers.join(', ')}`);
+        const outcome = runOutcome(await governor.start());
+        println(
+          io.stdout,
+          outcome.window ? `window ${formatWindow(outcome.window)}` : 'window: nothing to sync',
+        );
+        for (const summary of outcome.summaries) println(io.stdout, formatSummary(summary));
+      } finally {
+        output.detach();
+      }
+    } else {
+      // No peer to catch up from: nothing to sync, but the heartbeat still records how long this
+      // node runs, so a later start with --peer knows its downtime.
+      heartbeat = startHeartbeat(storage, tuning.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_MS, io);
+    }
+    println(
+      io.stdout,
+      `${clockTime(Date.now())} running; heartbeats written to ${db}. Ctrl-C to stop.`,
+    );
+    await waitForAbort(io.signal);
+    println(io.stdout, `${clockTime(Date.now())} stopping`);
+    return EXIT.ok;
+  } finally {
+    io.signal?.removeEventListener('abort', onAbort);
+    await governor?.close();
+    await heartbeat?.stop();
+    await server?.close();
+    await storage.close();
+    println(io.stdout, 'edge-ha: stopped');
+  }
+};

@@ -1,0 +1,216 @@
+/**
+ * The declarations of every `edge-ha` command (options and help). Implementations live in
+ * `commands/` and are loaded only when their command runs.
+ */
+
+import { type CommandSpec, type OptionSpec, TOKEN_OPTIONS } from './args.js';
+
+const FORMAT: OptionSpec = {
+  type: 'string',
+  short: 'f',
+  placeholder: 'table|json',
+  description: 'Output format (default: table)',
+};
+
+const DOWN: OptionSpec = {
+  type: 'string',
+  multiple: true,
+  placeholder: '<ip:port>',
+  description: 'Treat this operator address as not responding (what-if)',
+};
+
+/** `edge-ha policy validate <file>`. */
+export const POLICY_VALIDATE: CommandSpec = {
+  name: 'policy validate',
+  summary:
+    'Validate a policy file (JSON, NDJSON or AnyLog Python-literal form): prints every issue ' +
+    'with its code and attribute path. Exit 1 if there is an error; warnings alone exit 0.',
+  args: '<file>',
+  positionals: [1, 1],
+  options: { format: FORMAT },
+  examples: [
+    'edge-ha policy validate policies.json',
+    'edge-ha policy validate ledger.ndjson --format json',
+  ],
+};
+
+/** `edge-ha policy id <file>`. */
+export const POLICY_ID: CommandSpec = {
+  name: 'policy id',
+  summary:
+    'Print the AnyLog policy id (MD5) of every policy in a file: the `id` it carries, or the ' +
+    'one the network would compute for it.',
+  args: '<file>',
+  positionals: [1, 1],
+  options: { format: FORMAT },
+  examples: ['edge-ha policy id cluster.json'],
+};
+
+/** `edge-ha nodes <file>`. */
+export const NODES: CommandSpec = {
+  name: 'nodes',
+  summary:
+    'Print the data-nodes report of a policy file: for every table, the clusters holding it and ' +
+    'their operators (member id, addresses, main, status).',
+  args: '<file>',
+  positionals: [1, 1],
+  options: {
+    dbms: { type: 'string', placeholder: '<name>', description: 'Only tables of this database' },
+    table: { type: 'string', placeholder: '<name>', description: 'Only this table' },
+    company: { type: 'string', placeholder: '<name>', description: 'Only this company' },
+    down: DOWN,
+    format: FORMAT,
+  },
+  examples: [
+    'edge-ha nodes policies.json',
+    'edge-ha nodes policies.json --dbms plant --table sensors --format json',
+  ],
+};
+
+/** `edge-ha status <file>`. */
+export const STATUS: CommandSpec = {
+  name: 'status',
+  summary:
+    'Print the HA status of a policy file: per cluster, copies configured vs live, and the ' +
+    'tables that are under-replicated or unavailable.',
+  args: '<file>',
+  positionals: [1, 1],
+  options: { down: DOWN, format: FORMAT },
+  details: [
+    'A policy file carries no liveness, so every operator counts as live unless named with --down.',
+  ],
+  examples: ['edge-ha status policies.json', 'edge-ha status policies.json --down 10.0.0.5:32148'],
+};
+
+const DB: OptionSpec = {
+  type: 'string',
+  placeholder: '<file>',
+  description: 'SQLite file of this instance (created if missing)',
+};
+
+const GOVERNOR_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'overlap-ms': {
+    type: 'string',
+    placeholder: '<ms>',
+    description: 'Margin subtracted from the start of the downtime window (clock skew)',
+  },
+  'max-recovery-ms': {
+    type: 'string',
+    placeholder: '<ms>',
+    description: 'Longest window recovered; older downtime is reported as unrecoverable',
+  },
+  'lookback-ms': {
+    type: 'string',
+    placeholder: '<ms>',
+    description: 'On a file with no sync history, how far back to pull (default: 0, nothing)',
+  },
+};
+
+/** `edge-ha serve`. */
+export const SERVE: CommandSpec = {
+  name: 'serve',
+  summary:
+    'Run one node: serve its SQLite storage to peers over HTTP, catch up from the given peers ' +
+    'at start-up, write heartbeats; stop cleanly on SIGINT/SIGTERM.',
+  positionals: [0, 0],
+  options: {
+    db: DB,
+    port: {
+      type: 'string',
+      short: 'p',
+      placeholder: '<n>',
+      description: 'TCP port (0 picks a free one)',
+    },
+    host: {
+      type: 'string',
+      placeholder: '<addr>',
+      description: 'Interface to listen on (default: 127.0.0.1; 0.0.0.0 for every interface)',
+    },
+    peer: {
+      type: 'string',
+      multiple: true,
+      placeholder: '<url>',
+      description: 'Peer to catch up from at start-up, e.g. http://10.0.0.6:7070',
+    },
+    id: {
+      type: 'string',
+      placeholder: '<name>',
+      description: 'Instance id sent to peers (default: <hostname>:<port>)',
+    },
+    ...TOKEN_OPTIONS,
+    'heartbeat-ms': {
+      type: 'string',
+      placeholder: '<ms>',
+      description: 'Heartbeat period: how precisely the next start-up knows the downtime',
+    },
+    ...GOVERNOR_OPTIONS,
+  },
+  details: [
+    'The token comes from --token, --token-file or the EDGE_HA_TOKEN environment variable ' +
+      '(preferred: a token on the command line is visible in the process list).',
+  ],
+  examples: [
+    'EDGE_HA_TOKEN=s3cret edge-ha serve --db a.sqlite --port 7070 --peer http://10.0.0.6:7070',
+  ],
+};
+
+/** `edge-ha sync`. */
+export const SYNC: CommandSpec = {
+  name: 'sync',
+  summary:
+    'Run one catch-up of a SQLite file from a peer: live progress, the deputy transitions and a ' +
+    'summary. Exit 0 when every deputy finished_ok, 1 otherwise.',
+  positionals: [0, 0],
+  options: {
+    db: DB,
+    peer: {
+      type: 'string',
+      multiple: true,
+      placeholder: '<url>',
+      description: 'Peer to pull from (the first that answers serves), e.g. http://10.0.0.6:7070',
+    },
+    ...TOKEN_OPTIONS,
+    from: {
+      type: 'string',
+      placeholder: '<time>',
+      description: 'Sync this window instead of the downtime (ISO 8601 or epoch ms; needs --to)',
+    },
+    to: { type: 'string', placeholder: '<time>', description: 'End of the window (exclusive)' },
+    'all-items': {
+      type: 'boolean',
+      description: 'Register every item the peer trends locally first (default: only local items)',
+    },
+    ...GOVERNOR_OPTIONS,
+    format: FORMAT,
+  },
+  details: [
+    'Without --from/--to the window is the downtime recorded in the file: [min(LastUpToDate, ' +
+      'heartbeat) - overlap, now). Time series are synced for the items trended locally; use ' +
+      '--all-items to adopt every item of the peer.',
+  ],
+  examples: [
+    'EDGE_HA_TOKEN=s3cret edge-ha sync --db a.sqlite --peer http://10.0.0.6:7070',
+    'edge-ha sync --db a.sqlite --peer http://b:7070 --from 2025-01-01T00:00:00Z --to 2025-01-02T00:00:00Z',
+  ],
+};
+
+/** `edge-ha demo`. */
+export const DEMO: CommandSpec = {
+  name: 'demo',
+  summary:
+    'The end-to-end demo: two operators on loopback, one goes down, queries fail over, it comes ' +
+    'back and catches up; exits 0 only if both hold identical data.',
+  positionals: [0, 0],
+  options: {
+    'downtime-ms': {
+      type: 'string',
+      placeholder: '<ms>',
+      description: 'How long operator A stays down (default: 3000)',
+    },
+    keep: {
+      type: 'boolean',
+      description: 'Keep the SQLite files (their directory is printed) instead of deleting them',
+    },
+  },
+  examples: ['npm run demo', 'npx edge-ha demo --downtime-ms 5000'],
+};

@@ -1,0 +1,108 @@
+/** Printing a governor's deputies as they work: transitions, progress, messages, summaries. */
+
+import type {
+  DeputyKind,
+  DeputyProgress,
+  DeputyRunSummary,
+  DeputyTransitionEvent,
+  SyncStateMessage,
+} from '../deputy/types.js';
+import type { GovernorRunResult, HAGovernor } from '../governor/governor.js';
+import type { TimeWindow } from '../storage/types.js';
+import { clockTime } from './demo/report.js';
+import type { CliStream } from './io.js';
+import { ProgressPrinter } from './progress.js';
+
+/** Short display name of a deputy kind. */
+export function kindLabel(kind: DeputyKind): string {
+  return kind === 'timeSeries' ? 'series' : 'events';
+}
+
+/** One transition as a line: `[series] 2 waiting_for_connection -> 3 sending_sync_request (…)`. */
+export function formatTransition(event: DeputyTransitionEvent): string {
+  return `[${kindLabel(event.kind)}] ${event.fromCode} ${event.from} -> ${event.toCode} ${event.to}${
+    event.reason ? `  (${event.reason})` : ''
+  }`;
+}
+
+/** One summary as a line. */
+export function formatSummary(summary: DeputyRunSummary): string {
+  const work =
+    summary.kind === 'timeSeries'
+      ? `${summary.items.ok}/${summary.items.total} items, ${summary.points} points`
+      : `${summary.eventsInserted} of ${summary.events} events inserted`;
+  const failed = summary.items.failed > 0 ? `, ${summary.items.failed} items failed` : '';
+  const peer = summary.peer ? `, from ${summary.peer}` : '';
+  return `[${kindLabel(summary.kind)}] ${summary.state} (${summary.code}) in ${summary.durationMs} ms: ${work}${failed}, ${summary.pages} pages, ${summary.retries} retries${peer}`;
+}
+
+/** A `DeputyProgress` as the progress bar's view. */
+export function progressView(progress: DeputyProgress): {
+  label: string;
+  done: number;
+  unit: string;
+  total: number | undefined;
+  points: number;
+  events: number;
+} {
+  const series = progress.kind === 'timeSeries';
+  return {
+    label: kindLabel(progress.kind),
+    done: series ? progress.itemsDone + progress.itemsFailed : progress.pages,
+    unit: series ? 'items' : 'pages',
+    total: series ? progress.itemsTotal : undefined,
+    points: progress.points,
+    events: progress.eventsInserted,
+  };
+}
+
+/**
+ * Prints the governor's transitions, warnings/errors and progress on `stream` (the progress bar
+ * only on a terminal; plain lines otherwise). Returns a function that detaches the listeners.
+ */
+export function attachSyncOutput(
+  governor: HAGovernor,
+  stream: CliStream,
+  options: { indent?: string; timestamps?: boolean } = {},
+): { progress: ProgressPrinter; detach(): void } {
+  const indent = options.indent ?? '';
+  const stamp = (t: number): string => (options.timestamps ? `${clockTime(t)} ` : '');
+  const progress = new ProgressPrinter(stream, indent);
+  const onTransition = (event: DeputyTransitionEvent): void =>
+    progress.line(`${stamp(event.at)}${formatTransition(event)}`);
+  const onProgress = (event: DeputyProgress): void => progress.update(progressView(event));
+  const onMessage = (message: SyncStateMessage): void => {
+    if (message.level === 'info') return;
+    progress.line(
+      `${stamp(message.at)}[${message.kind === 'governor' ? 'governor' : kindLabel(message.kind)}] ${
+        message.level
+      }${message.code ? ` ${message.code}` : ''}${message.item ? ` ${message.item}` : ''}: ${message.message}`,
+    );
+  };
+  governor.on('transition', onTransition);
+  governor.on('progress', onProgress);
+  governor.on('syncState', onMessage);
+  return {
+    progress,
+    detach() {
+      governor.off('transition', onTransition);
+      governor.off('progress', onProgress);
+      governor.off('syncState', onMessage);
+      progress.done();
+    },
+  };
+}
+
+/** The summaries of a governor run (enabled deputies only) and the window they synced. */
+export function runOutcome(result: GovernorRunResult): {
+  summaries: DeputyRunSummary[];
+  window: TimeWindow | null;
+  ok: boolean;
+} {
+  const summaries = [result.timeSeries, result.events].filter(
+    (summary): summary is DeputyRunSummary => summary !== null,
+  );
+  const window = summaries[0]?.window ?? null;
+  const ok = summaries.length > 0 && summaries.every((summary) => summary.state === 'finished_ok');
+  return { summaries, window, ok };
+}
