@@ -15,12 +15,19 @@ import { SyncError } from '../errors.js';
  * ```
  */
 export const DEPUTY_STATES: {
+  /** Not started. */
   readonly idle: 0;
+  /** A sync run begins. */
   readonly started: 1;
+  /** Trying to reach the remote (retries with back-off, abortable). */
   readonly waiting_for_connection: 2;
+  /** Asking the remote for the window. */
   readonly sending_sync_request: 3;
+  /** Receiving and applying pages. */
   readonly waiting_for_reply: 4;
+  /** Every item and event of the window applied; LastUpToDate advanced. */
   readonly finished_ok: 5;
+  /** The run ended with an error; SyncState says which and why. */
   readonly finished_with_error: 6;
 } = Object.freeze({
   idle: 0,

@@ -178,7 +178,12 @@ export interface DeputyItemStatus {
   /** Pages applied in this run. */
   readonly pages: number;
   /** The error of a failed item, or `null`. */
-  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly error: {
+    /** The error code, e.g. `PEER_UNKNOWN_ITEM`. */
+    readonly code: string;
+    /** What went wrong for this item. */
+    readonly message: string;
+  } | null;
 }
 
 /** One error of a run, as listed in its summary. */
