@@ -19,3 +19,72 @@ test('CJS require of edge-ha returns the same module', async () => {
   assert.equal(cjs.EdgeHaError, esm.EdgeHaError);
   assert.equal(typeof cjs.isEdgeHaError, 'function');
 });
+
+test('a consumer can route a query and back-fill a restarted node with the built package', async () => {
+  const {
+    HAGovernor,
+    MemoryStorageAdapter,
+    Topology,
+    localPeer,
+    parsePolicies,
+    stampPolicy,
+    validatePolicies,
+  } = await import('edge-ha');
+  const [cluster] = parsePolicies(
+    "{'cluster': {'company': 'Smoke', 'name': 'c1', 'table': [{'dbms': 'plant', 'name': 't'}],}}",
+  );
+  const clusterPolicy = stampPolicy(cluster);
+  const id = clusterPolicy.cluster.id;
+  const a = stampPolicy(
+    {
+      operator: {
+        company: 'Smoke',
+        name: 'a',
+        ip: '10.0.0.1',
+        port: 7000,
+        cluster: id,
+        main: true,
+      },
+    },
+    { existing: [clusterPolicy] },
+  );
+  const b = stampPolicy(
+    { operator: { company: 'Smoke', name: 'b', ip: '10.0.0.2', port: 7000, cluster: id } },
+    { existing: [clusterPolicy, a] },
+  );
+  const policies = [clusterPolicy, a, b];
+  assert.equal(validatePolicies(policies).valid, true);
+  const topology = Topology.fromPolicies(policies);
+  assert.equal(topology.routeQuery({ dbms: 'plant', table: 't' }).targets[0].operatorName, 'a');
+  topology.reportFailure('10.0.0.1:7000');
+  assert.equal(topology.routeQuery({ dbms: 'plant', table: 't' }).targets[0].operatorName, 'b');
+
+  const now = Date.now();
+  const remote = new MemoryStorageAdapter({
+    points: {
+      temp: [
+        { t: now - 2_000, v: 1 },
+        { t: now - 1_000, v: 2 },
+      ],
+    },
+    events: [{ id: 'e1', t: now - 1_500, body: { alarm: 'high' } }],
+  });
+  const local = new MemoryStorageAdapter();
+  await local.registerItems(['temp']);
+  const governor = new HAGovernor({
+    storage: local,
+    peers: [localPeer(remote)],
+    firstStartLookbackMs: 60_000,
+  });
+  const codes = [];
+  governor.on('transition', (event) => codes.push(`${event.kind}:${event.toCode}`));
+  await governor.start();
+  await governor.close();
+  const page = await local.readPoints('temp', { from: 0, to: now + 1 }, { limit: 10 });
+  assert.deepEqual(
+    page.items.map((p) => p.v),
+    [1, 2],
+  );
+  assert.equal((await local.readEvents({ from: 0, to: now + 1 }, { limit: 10 })).items.length, 1);
+  assert.ok(codes.includes('timeSeries:5') && codes.includes('events:5'), codes.join(','));
+});
