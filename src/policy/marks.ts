@@ -65,3 +65,39 @@ export function copyNumberMark(
   const text = getNumberMark(from, fromKey, value);
   if (text !== undefined) setNumberMark(to, toKey, value, text);
 }
+
+/**
+ * Key order marks. A JS object lists integer-like keys (`"0"`, `"42"`: array indexes) before
+ * all others, whatever the order they were written in; Python dicts keep insertion order, so
+ * AnyLog hashes them in text order. The parser records the text order of objects holding such
+ * keys, and {@link orderedKeys} returns it to the repr and the serializers.
+ */
+const KEY_ORDERS: WeakMap<MarkContainer, readonly string[]> = new WeakMap();
+
+/** Whether JS objects move `key` to the front (a canonical array index, 0..2^32-2). */
+export function isIndexLikeKey(key: string): boolean {
+  return /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4_294_967_295;
+}
+
+/** Records `keys` (the text order) as the key order of `container` when JS would reorder it. */
+export function setKeyOrder(container: MarkContainer, keys: readonly string[]): void {
+  if (!keys.some(isIndexLikeKey)) return;
+  const own = Object.keys(container);
+  if (own.length === keys.length && own.every((key, i) => key === keys[i])) return;
+  KEY_ORDERS.set(container, [...keys]);
+}
+
+/**
+ * The keys of `container` in their original order: the recorded text order for the keys still
+ * present, then any key added since, in JS order. Without a record, `Object.keys`.
+ */
+export function orderedKeys(container: MarkContainer): string[] {
+  const own = Object.keys(container);
+  const order = KEY_ORDERS.get(container);
+  if (order === undefined) return own;
+  const present = new Set(own);
+  const result = order.filter((key) => present.has(key));
+  const listed = new Set(result);
+  for (const key of own) if (!listed.has(key)) result.push(key);
+  return result;
+}

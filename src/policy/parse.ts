@@ -4,7 +4,14 @@
  */
 
 import { PolicyError } from '../errors.js';
-import { copyNumberMark, type MarkContainer, setNumberMark } from './marks.js';
+import {
+  copyNumberMark,
+  isIndexLikeKey,
+  type MarkContainer,
+  orderedKeys,
+  setKeyOrder,
+  setNumberMark,
+} from './marks.js';
 import { HARD_MAX_DEPTH, pythonFloat } from './repr.js';
 import type { Policy, PolicyObject, PolicyValue } from './types.js';
 
@@ -242,6 +249,9 @@ class Parser {
       this.pos++;
       return result;
     }
+    // Text order of the keys, kept only when JS would reorder them (integer-like keys).
+    let order: string[] | undefined;
+    const seen = new Set<string>();
     for (;;) {
       const quote = this.text[this.pos];
       if (quote !== '"' && quote !== "'") {
@@ -258,7 +268,13 @@ class Parser {
       this.pos++;
       this.skipSpace();
       const item = this.value(depth);
+      if (!seen.has(key)) {
+        seen.add(key);
+        if (order === undefined && isIndexLikeKey(key)) order = Object.keys(result);
+        order?.push(key);
+      }
       defineOwn(result, key, item);
+      if (order !== undefined) setKeyOrder(result, order);
       if (this.numberMark !== undefined && typeof item === 'number') {
         setNumberMark(result, key, item, this.numberMark);
       }
@@ -532,7 +548,7 @@ function copyValue(
   }
   state.ancestors.add(value);
   const descriptors = Object.getOwnPropertyDescriptors(value) as Record<string, PropertyDescriptor>;
-  const keys = Object.keys(value);
+  const keys = isArray ? Object.keys(value) : orderedKeys(value);
   charge(state, 2);
   let result: PolicyObject | PolicyValue[];
   if (isArray) {
@@ -561,6 +577,7 @@ function copyValue(
       defineOwn(object, key, item);
       if (typeof item === 'number') copyNumberMark(value as MarkContainer, key, object, key, item);
     }
+    setKeyOrder(object, keys);
     result = object;
   }
   state.ancestors.delete(value);

@@ -1,7 +1,7 @@
 /** Python 3 `repr()` emulation for policy values (the text AnyLog hashes into policy ids). */
 
 import { PolicyError } from '../errors.js';
-import { getNumberMark, type MarkContainer } from './marks.js';
+import { getNumberMark, type MarkContainer, orderedKeys } from './marks.js';
 import type { PolicyValue } from './types.js';
 
 /**
@@ -134,7 +134,7 @@ export function reprAt(
     return `[${parts.join(', ')}]`;
   }
   const parts: string[] = [];
-  for (const name of Object.keys(value)) {
+  for (const name of orderedKeys(value)) {
     if (omit?.has(name)) continue;
     const item = (value as Record<string, unknown>)[name];
     parts.push(`${pythonStr(name)}: ${reprAt(item, value, name, depth + 1)}`);

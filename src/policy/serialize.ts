@@ -1,7 +1,7 @@
 /** `serializePolicies`: JSON, NDJSON or Python-literal text that `parsePolicies` reads back. */
 
 import { PolicyError } from '../errors.js';
-import { getNumberMark, type MarkContainer } from './marks.js';
+import { getNumberMark, type MarkContainer, orderedKeys } from './marks.js';
 import { HARD_MAX_DEPTH, pythonInt, reprAt } from './repr.js';
 import type { Policy } from './types.js';
 
@@ -57,7 +57,7 @@ function jsonAt(
       parts.push(jsonAt(value[i], value, i, depth + 1, indent));
     return parts.length === 0 ? '[]' : `[${inner}${parts.join(`,${inner}`)}${outer}]`;
   }
-  for (const name of Object.keys(value)) {
+  for (const name of orderedKeys(value)) {
     const item = (value as Record<string, unknown>)[name];
     parts.push(`${JSON.stringify(name)}${colon}${jsonAt(item, value, name, depth + 1, indent)}`);
   }
