@@ -19,6 +19,38 @@
  * @module edge-ha/testing
  */
 
+export type {
+  CrashMode,
+  FaultSchedule,
+  FaultScheduleOptions,
+  FaultyPeer,
+  FaultyPeerOperation,
+  FaultyPeerOptions,
+  FaultyStorage,
+  FaultyStorageOperation,
+  FaultyStorageOptions,
+  InjectedPeerFault,
+  PeerFault,
+  PeerFaultKind,
+  PeerFaultLimits,
+  PeerFaultRates,
+  PermanentFaultCode,
+  SeededRandom,
+  StorageCrash,
+  TransientFaultCode,
+} from './faults/index.js';
+export {
+  DEFAULT_PEER_FAULT_RATES,
+  describePeerFault,
+  FAULTY_STORAGE_OPERATIONS,
+  faultyPeer,
+  faultyStorage,
+  generateFaultSchedule,
+  isInjectedFault,
+  newSeed,
+  PEER_FAULT_KINDS,
+  seededRandom,
+} from './faults/index.js';
 export { ManualClock } from './manual-clock.js';
 export type { EventRecording, RecordedEvent } from './record-events.js';
 export { recordEvents } from './record-events.js';

@@ -1,0 +1,63 @@
+/** Shared helpers of the reliability suites. */
+
+import type { EventRecord, Point, StorageAdapter, TimeWindow } from '../../src/storage/types.js';
+
+/**
+ * Runs of a property suite: `EDGE_HA_RELIABILITY_RUNS` when set (long runs), else the CI default.
+ */
+export function runs(ciDefault: number): number {
+  const raw = process.env.EDGE_HA_RELIABILITY_RUNS;
+  const n = raw === undefined || raw === '' ? ciDefault : Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new Error(`EDGE_HA_RELIABILITY_RUNS must be a positive integer, got ${raw}`);
+  }
+  return n;
+}
+
+/** fast-check parameters: run count, plus `EDGE_HA_SEED` / `EDGE_HA_PATH` to replay a failure. */
+export function fcParams(ciDefault: number): { numRuns: number; seed?: number; path?: string } {
+  const seed = process.env.EDGE_HA_SEED;
+  const path = process.env.EDGE_HA_PATH;
+  return {
+    numRuns: runs(ciDefault),
+    ...(seed === undefined || seed === '' ? {} : { seed: Number(seed) }),
+    ...(path === undefined || path === '' ? {} : { path }),
+  };
+}
+
+const ALL: TimeWindow = { from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER };
+
+/** Every point of every item and every event of a store, for state comparisons. */
+export async function dump(
+  storage: StorageAdapter,
+): Promise<{ points: Record<string, Point[]>; events: EventRecord[] }> {
+  const points: Record<string, Point[]> = {};
+  for (const item of await storage.listItems()) {
+    const all: Point[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await storage.readPoints(item, ALL, { limit: 1000, cursor });
+      all.push(...page.items);
+      cursor = page.next ?? undefined;
+    } while (cursor !== undefined);
+    points[item] = all;
+  }
+  const events: EventRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await storage.readEvents(ALL, { limit: 1000, cursor });
+    events.push(...page.items);
+    cursor = page.next ?? undefined;
+  } while (cursor !== undefined);
+  return { points, events };
+}
+
+/** Points of `points` with `from <= t < to`. */
+export function within<T extends { t: number }>(points: readonly T[], window: TimeWindow): T[] {
+  return points.filter((p) => p.t >= window.from && p.t < window.to);
+}
+
+/** Points of `points` outside `[from, to)`. */
+export function outside<T extends { t: number }>(points: readonly T[], window: TimeWindow): T[] {
+  return points.filter((p) => p.t < window.from || p.t >= window.to);
+}
