@@ -1,6 +1,6 @@
 /** AnyLog policy ids: MD5 of a field string (cluster, table) or of the policy's Python repr. */
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { PolicyError } from '../errors.js';
 import { pythonStr, reprAt } from './repr.js';
 import type { Policy, PolicyObject } from './types.js';
@@ -111,5 +111,5 @@ export function computePolicyId(policy: Policy): string {
       `The '${type}' policy contains a lone UTF-16 surrogate, which has no UTF-8 form; fix the text.`,
     );
   }
-  return createHash('md5').update(text, 'utf8').digest('hex');
+  return hash('md5', text, 'hex');
 }

@@ -128,18 +128,36 @@ export function reprAt(
     );
   }
   if (depth >= HARD_MAX_DEPTH) throw tooDeep();
+  // Plain concatenation: this is the hot path of computing ids for large policy sets.
   if (Array.isArray(value)) {
-    const parts: string[] = [];
-    for (let i = 0; i < value.length; i++) parts.push(reprAt(value[i], value, i, depth + 1));
-    return `[${parts.join(', ')}]`;
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ', ';
+      out += reprAt(value[i], value, i, depth + 1);
+    }
+    return `${out}]`;
   }
-  const parts: string[] = [];
+  let out = '{';
   for (const name of orderedKeys(value)) {
     if (omit?.has(name)) continue;
-    const item = (value as Record<string, unknown>)[name];
-    parts.push(`${pythonStr(name)}: ${reprAt(item, value, name, depth + 1)}`);
+    if (out.length > 1) out += ', ';
+    out += keyRepr(name);
+    out += ': ';
+    out += reprAt((value as Record<string, unknown>)[name], value, name, depth + 1);
   }
-  return `{${parts.join(', ')}}`;
+  return `${out}}`;
+}
+
+/** Reprs of recently seen object keys: policies repeat the same few keys. Bounded. */
+const KEY_REPRS: Map<string, string> = new Map();
+
+function keyRepr(name: string): string {
+  let repr = KEY_REPRS.get(name);
+  if (repr === undefined) {
+    repr = pythonStr(name);
+    if (KEY_REPRS.size < 1024) KEY_REPRS.set(name, repr);
+  }
+  return repr;
 }
 
 /**
