@@ -131,6 +131,8 @@ export {
   stampPolicy,
   validatePolicies,
 } from './policy/index.js';
+export type { IterateOptions } from './storage/iterate.js';
+export { collect, iterateEvents, iteratePoints } from './storage/iterate.js';
 export type { MemoryStorageAdapterOptions } from './storage/memory.js';
 export { MemoryStorageAdapter } from './storage/memory.js';
 export type {

@@ -2,6 +2,7 @@
 
 import { PeerError, StorageError } from '../../src/errors.js';
 import type { RemotePeer } from '../../src/peer/types.js';
+import { collect, iterateEvents, iteratePoints } from '../../src/storage/iterate.js';
 import { MemoryStorageAdapter } from '../../src/storage/memory.js';
 import type {
   EventRecord,
@@ -154,23 +155,9 @@ export async function dump(
 ): Promise<{ points: Record<string, Point[]>; events: EventRecord[] }> {
   const points: Record<string, Point[]> = {};
   for (const item of await storage.listItems()) {
-    const all: Point[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await storage.readPoints(item, ALL, { limit: 1000, cursor });
-      all.push(...page.items);
-      cursor = page.next ?? undefined;
-    } while (cursor !== undefined);
-    points[item] = all;
+    points[item] = await collect(iteratePoints(storage, item, ALL));
   }
-  const events: EventRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.readEvents(ALL, { limit: 1000, cursor });
-    events.push(...page.items);
-    cursor = page.next ?? undefined;
-  } while (cursor !== undefined);
-  return { points, events };
+  return { points, events: await collect(iterateEvents(storage, ALL)) };
 }
 
 /** Builds a memory storage from plain data (items listed even without points). */

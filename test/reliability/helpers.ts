@@ -1,6 +1,6 @@
 /** Shared helpers of the reliability suites. */
 
-import type { EventRecord, Point, StorageAdapter, TimeWindow } from '../../src/storage/types.js';
+import type { TimeWindow } from '../../src/storage/types.js';
 
 /**
  * Runs of a property suite: `EDGE_HA_RELIABILITY_RUNS` when set (long runs), else the CI default.
@@ -25,32 +25,7 @@ export function fcParams(ciDefault: number): { numRuns: number; seed?: number; p
   };
 }
 
-const ALL: TimeWindow = { from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER };
-
-/** Every point of every item and every event of a store, for state comparisons. */
-export async function dump(
-  storage: StorageAdapter,
-): Promise<{ points: Record<string, Point[]>; events: EventRecord[] }> {
-  const points: Record<string, Point[]> = {};
-  for (const item of await storage.listItems()) {
-    const all: Point[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await storage.readPoints(item, ALL, { limit: 1000, cursor });
-      all.push(...page.items);
-      cursor = page.next ?? undefined;
-    } while (cursor !== undefined);
-    points[item] = all;
-  }
-  const events: EventRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.readEvents(ALL, { limit: 1000, cursor });
-    events.push(...page.items);
-    cursor = page.next ?? undefined;
-  } while (cursor !== undefined);
-  return { points, events };
-}
+export { dump } from '../deputy/helpers.js';
 
 /** Points of `points` with `from <= t < to`. */
 export function within<T extends { t: number }>(points: readonly T[], window: TimeWindow): T[] {

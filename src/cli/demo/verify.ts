@@ -4,6 +4,7 @@
  * events by id, and looks for duplicate event ids.
  */
 
+import { collect, iterateEvents, iteratePoints } from '../../storage/iterate.js';
 import type { EventRecord, Point, StorageAdapter, TimeWindow } from '../../storage/types.js';
 
 /** Outcome of {@link verifyReplicas}. */
@@ -20,39 +21,16 @@ export interface VerificationResult {
   readonly problems: readonly string[];
 }
 
-const PAGE = 1_000;
-
-async function readAllPoints(
+function readAllPoints(
   storage: StorageAdapter,
   item: string,
   window: TimeWindow,
 ): Promise<Point[]> {
-  const points: Point[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.readPoints(
-      item,
-      window,
-      cursor === undefined ? { limit: PAGE } : { limit: PAGE, cursor },
-    );
-    points.push(...page.items);
-    cursor = page.next ?? undefined;
-  } while (cursor !== undefined);
-  return points;
+  return collect(iteratePoints(storage, item, window));
 }
 
-async function readAllEvents(storage: StorageAdapter, window: TimeWindow): Promise<EventRecord[]> {
-  const events: EventRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await storage.readEvents(
-      window,
-      cursor === undefined ? { limit: PAGE } : { limit: PAGE, cursor },
-    );
-    events.push(...page.items);
-    cursor = page.next ?? undefined;
-  } while (cursor !== undefined);
-  return events;
+function readAllEvents(storage: StorageAdapter, window: TimeWindow): Promise<EventRecord[]> {
+  return collect(iterateEvents(storage, window));
 }
 
 function samePoint(a: Point, b: Point): boolean {
