@@ -6,6 +6,9 @@
  *   `fast-check`.
  * - {@link ManualClock}: a deterministic {@link edge-ha!Clock} for deputies, the governor and topology.
  * - {@link recordEvents}: records an emitter's events so tests can assert exact sequences.
+ * - {@link faultyPeer} and {@link faultyStorage}: seeded fault injection (lost, late, reordered,
+ *   truncated replies, transient and permanent errors, crashes before or after a commit) whose
+ *   failing seeds replay exactly.
  *
  * @example
  * ```ts
