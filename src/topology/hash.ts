@@ -52,3 +52,34 @@ export function rendezvousPick(
   }
   return best;
 }
+
+/**
+ * {@link rendezvousPick} over the routing plan's flat arrays: the winner among the cluster
+ * numbers `clusters[start] … clusters[end - 1]`, by `seeds[cluster]`, ties to the smallest id
+ * (`ids[3 * cluster]`). Same choice as {@link rendezvousPick} over the same clusters.
+ *
+ * @returns The winning cluster number (-1 when the range is empty).
+ */
+export function rendezvousPickCluster(
+  key: string,
+  clusters: Int32Array,
+  start: number,
+  end: number,
+  seeds: Float64Array,
+  ids: readonly string[],
+): number {
+  let best = -1;
+  let bestWeight = -1;
+  for (let i = start; i < end; i++) {
+    const cluster = clusters[i] as number;
+    const weight = hash53(key, seeds[cluster] as number);
+    if (
+      weight > bestWeight ||
+      (weight === bestWeight && (ids[3 * cluster] as string) < (ids[3 * best] as string))
+    ) {
+      best = cluster;
+      bestWeight = weight;
+    }
+  }
+  return best;
+}

@@ -2,6 +2,14 @@
  * The immutable routing map built from a validated policy set (internal). Everything a route
  * needs is precomputed here so that routing is a few Map lookups plus a scan of one cluster's
  * operators: the cost never depends on the number of tables or clusters.
+ *
+ * The routing hot path does not walk the object graph (route → clusters array → cluster →
+ * operators array → operator): on a large topology every one of those hops is a CPU cache miss.
+ * The table index maps a name to a route number (a small integer stored in the Map entry itself),
+ * and {@link RoutePlan} holds, in a few flat typed arrays indexed by route, cluster and operator
+ * number, the routable clusters of each route, the operators and mains of each cluster, the
+ * round-robin positions and the liveness bits. Those arrays are a few bytes per table/operator, so
+ * they stay in the CPU caches where the objects would not.
  */
 
 import { computePolicyId } from '../policy/id.js';
@@ -12,6 +20,8 @@ import type { LivenessStatus, RoutedOperator } from './types.js';
 
 /** An operator of the routing map. */
 export interface OperatorNode {
+  /** Position in {@link RoutingMap.operators} (the operator number of the {@link RoutePlan}). */
+  readonly index: number;
   readonly id: string;
   readonly name: string;
   readonly company: string;
@@ -25,8 +35,8 @@ export interface OperatorNode {
   readonly declaredClusterId: string;
   /** `ip:port`, the liveness key. */
   readonly address: string;
-  /** Liveness of `address`; carried over to the next map by `reload`. Kept on the node itself so
-   * that routing reads it without another pointer hop. */
+  /** Liveness of `address`; carried over to the next map by `reload`. Routing reads the mirror
+   * bit {@link RoutePlan.live}: change both with {@link setLiveness}. */
   status: LivenessStatus;
   /** Epoch ms of the last liveness change. */
   since: number;
@@ -48,6 +58,8 @@ export interface ClusterTable {
 
 /** A routing cluster: a root cluster with its children merged in. */
 export interface ClusterNode {
+  /** Position in {@link RoutingMap.clusters} (the cluster number of the {@link RoutePlan}). */
+  readonly index: number;
   readonly id: string;
   readonly name: string;
   readonly company: string;
@@ -56,19 +68,15 @@ export interface ClusterNode {
   readonly childIds: string[];
   readonly operators: OperatorNode[];
   readonly mains: OperatorNode[];
-  /** The only `main: true` operator when there is exactly one (the common case), else undefined. */
-  soleMain: OperatorNode | undefined;
   readonly tables: ClusterTable[];
   /** Rendezvous-hash seed derived from the id. */
   readonly seed: number;
-  /** Round-robin position over `operators` (next index to try). */
-  cursor: number;
-  /** Round-robin position over `mains`. */
-  mainCursor: number;
 }
 
 /** The clusters holding one `dbms.table` (of one company, or of every company). */
 export interface TableRoute {
+  /** Position in {@link RoutingMap.routes} (the route number of the {@link RoutePlan}). */
+  readonly index: number;
   /**
    * The company, or `undefined` for a route combining several companies (the all-companies
    * index shares a company's route while only that company holds the table).
@@ -80,11 +88,48 @@ export interface TableRoute {
   readonly clusters: ClusterNode[];
   /** Every cluster listing the table, whatever its status, in ledger order. */
   readonly known: ClusterNode[];
-  /** Round-robin position over `clusters` for writes. */
-  writeCursor: number;
 }
 
-type TableIndex = Map<string, Map<string, TableRoute>>;
+/** dbms → table → route number. */
+type TableIndex = Map<string, Map<string, number>>;
+
+/**
+ * The routing state in flat arrays (see the module comment). "Route", "cluster" and "operator"
+ * numbers are positions in {@link RoutingMap.routes}, {@link RoutingMap.clusters} and
+ * {@link RoutingMap.operators}. A list `x` of item `i` is `xs[xStart[i]] … xs[xStart[i + 1] - 1]`.
+ */
+export interface RoutePlan {
+  /** Per route (length routes + 1): start of its routable clusters in `routeClusters`. */
+  readonly routeStart: Int32Array;
+  /** Cluster numbers of each route's routable clusters, in ledger order. */
+  readonly routeClusters: Int32Array;
+  /** Per route: 1 when its routable clusters belong to several companies (writes need one). */
+  readonly routeMultiCompany: Uint8Array;
+  /** Per route: round-robin position over its routable clusters for unkeyed writes. */
+  readonly writeCursor: Int32Array;
+  /** Per cluster (length clusters + 1): start of its operators in `clusterOperators`. */
+  readonly operatorStart: Int32Array;
+  /** Operator numbers of each cluster's operators, in ledger order. */
+  readonly clusterOperators: Int32Array;
+  /** Per cluster (length clusters + 1): start of its `main: true` operators in `clusterMains`. */
+  readonly mainStart: Int32Array;
+  /** Operator numbers of each cluster's `main: true` operators, in ledger order. */
+  readonly clusterMains: Int32Array;
+  /** Per cluster: the only main operator's number when there is exactly one, else -1. */
+  readonly soleMain: Int32Array;
+  /** Per cluster: round-robin position over its operators (next position to try). */
+  readonly cursor: Int32Array;
+  /** Per cluster: round-robin position over its mains. */
+  readonly mainCursor: Int32Array;
+  /** Per cluster: rendezvous-hash seed. */
+  readonly seed: Float64Array;
+  /** Per cluster: `[id, name, company]` at `3 * cluster` (what a write route hands out). */
+  readonly clusterText: string[];
+  /** Per operator: 1 while `active`, 0 while `not_responding` (mirror of `status`). */
+  readonly live: Uint8Array;
+  /** Per operator: the frozen object routes hand out. */
+  readonly targets: RoutedOperator[];
+}
 
 /** The whole map. */
 export interface RoutingMap {
@@ -102,12 +147,16 @@ export interface RoutingMap {
    * so a caller may report the address it actually connected to. Ambiguous ones are left out.
    */
   readonly aliases: Map<string, string>;
-  /** company → dbms → table. */
+  /** company → dbms → table → route number. */
   readonly byCompany: Map<string, TableIndex>;
-  /** dbms → table, over every company. */
+  /** dbms → table → route number, over every company. */
   readonly anyCompany: TableIndex;
+  /** Every route (company-specific ones and all-companies combinations) by route number. */
+  readonly routes: TableRoute[];
   /** Company-specific routes in order of first appearance (for reports). */
   readonly tables: TableRoute[];
+  /** The flat routing state. */
+  readonly plan: RoutePlan;
 }
 
 const STATUS_RANK: Record<ClusterStatus, number> = { active: 0, static: 1, down: 2 };
@@ -128,8 +177,11 @@ function int(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
 }
 
-function lookup(index: TableIndex, dbms: string, table: string): TableRoute | undefined {
-  return index.get(dbms)?.get(table);
+function lookup(index: TableIndex, dbms: string, table: string): number {
+  const tables = index.get(dbms);
+  if (tables === undefined) return -1;
+  const route = tables.get(table);
+  return route === undefined ? -1 : route;
 }
 
 function insert(index: TableIndex, route: TableRoute): void {
@@ -138,7 +190,22 @@ function insert(index: TableIndex, route: TableRoute): void {
     tables = new Map();
     index.set(route.dbms, tables);
   }
-  tables.set(route.table, route);
+  tables.set(route.table, route.index);
+}
+
+/**
+ * The route number of `dbms.table` for one company or (without `company`) every company, or -1.
+ * The routing hot path uses this: it does not touch the {@link TableRoute} object.
+ */
+export function findRoute(
+  map: RoutingMap,
+  dbms: string,
+  table: string,
+  company: string | undefined,
+): number {
+  if (company === undefined) return lookup(map.anyCompany, dbms, table);
+  const index = map.byCompany.get(company);
+  return index === undefined ? -1 : lookup(index, dbms, table);
 }
 
 /** Finds the route of `dbms.table` for one company or (without `company`) every company. */
@@ -148,9 +215,21 @@ export function findTable(
   table: string,
   company: string | undefined,
 ): TableRoute | undefined {
-  if (company === undefined) return lookup(map.anyCompany, dbms, table);
-  const index = map.byCompany.get(company);
-  return index === undefined ? undefined : lookup(index, dbms, table);
+  const route = findRoute(map, dbms, table, company);
+  return route < 0 ? undefined : map.routes[route];
+}
+
+/** Sets an operator's liveness (the node's `status`/`since` and the plan's bit). */
+export function setLiveness(
+  map: RoutingMap,
+  operator: OperatorNode,
+  status: LivenessStatus,
+  now: number,
+): void {
+  if (operator.status === status) return;
+  operator.status = status;
+  operator.since = now;
+  map.plan.live[operator.index] = status === 'active' ? 1 : 0;
 }
 
 interface BuildContext {
@@ -192,8 +271,8 @@ export function buildRoutingMap(policies: readonly Policy[], context: BuildConte
     const parent = str(body.parent);
     if (parent !== undefined && parent !== id && sourceIds.has(parent)) continue;
     if (clusterById.has(id)) continue;
-    const before = context.previous?.clusterById.get(id);
     const node: ClusterNode = {
+      index: clusters.length,
       id,
       name: str(body.name) ?? '',
       company: str(body.company) ?? '',
@@ -201,11 +280,8 @@ export function buildRoutingMap(policies: readonly Policy[], context: BuildConte
       childIds: [],
       operators: [],
       mains: [],
-      soleMain: undefined,
       tables: [],
       seed: clusterSeed(id),
-      cursor: before !== undefined && before.id === id ? before.cursor : 0,
-      mainCursor: before !== undefined && before.id === id ? before.mainCursor : 0,
     };
     clusters.push(node);
     clusterById.set(id, node);
@@ -217,16 +293,20 @@ export function buildRoutingMap(policies: readonly Policy[], context: BuildConte
   const byCompany = new Map<string, TableIndex>();
   const anyCompany: TableIndex = new Map();
   const tables: TableRoute[] = [];
+  const routes: TableRoute[] = [];
   const previous = context.previous;
-  const newRoute = (company: string | undefined, dbms: string, table: string): TableRoute => ({
-    company,
-    dbms,
-    table,
-    clusters: [],
-    known: [],
-    writeCursor:
-      previous === undefined ? 0 : (findTable(previous, dbms, table, company)?.writeCursor ?? 0),
-  });
+  const newRoute = (company: string | undefined, dbms: string, table: string): TableRoute => {
+    const route: TableRoute = {
+      index: routes.length,
+      company,
+      dbms,
+      table,
+      clusters: [],
+      known: [],
+    };
+    routes.push(route);
+    return route;
+  };
   for (const { id, body } of clusterSources) {
     const root = resolveRoot(id, body, clusterById);
     if (root === undefined) continue;
@@ -244,13 +324,15 @@ export function buildRoutingMap(policies: readonly Policy[], context: BuildConte
       const dbms = str(entry.dbms);
       const table = str(entry.name);
       if (dbms === undefined || table === undefined) continue;
-      let own = lookup(index, dbms, table);
+      const ownIndex = lookup(index, dbms, table);
+      let own: TableRoute;
       let all: TableRoute | undefined;
-      if (own === undefined) {
+      if (ownIndex < 0) {
         own = newRoute(company, dbms, table);
         insert(index, own);
         tables.push(own);
-        all = lookup(anyCompany, dbms, table);
+        const allIndex = lookup(anyCompany, dbms, table);
+        all = allIndex < 0 ? undefined : routes[allIndex];
         if (all === undefined) {
           all = own;
           insert(anyCompany, own);
@@ -262,8 +344,9 @@ export function buildRoutingMap(policies: readonly Policy[], context: BuildConte
           all = fork;
         }
       } else {
+        own = routes[ownIndex] as TableRoute;
         if (own.known.includes(root)) continue; // listed twice in one cluster: invalid, ignore
-        all = lookup(anyCompany, dbms, table) as TableRoute;
+        all = routes[lookup(anyCompany, dbms, table)] as TableRoute;
       }
       const status = worst(listingStatus, statusOf(entry.status));
       root.tables.push({ company, dbms, table, status, listedBy: id });
@@ -311,6 +394,7 @@ export function buildRoutingMap(policies: readonly Policy[], context: BuildConte
       local: useLocal,
     });
     const node: OperatorNode = {
+      index: operators.length,
       id,
       name,
       company: str(body.company) ?? '',
@@ -345,21 +429,6 @@ export function buildRoutingMap(policies: readonly Policy[], context: BuildConte
       ambiguous.add(connect);
     } else aliases.set(connect, target.address);
   }
-  for (const cluster of clusters) {
-    if (cluster.mains.length === 1) cluster.soleMain = cluster.mains[0];
-    if (cluster.cursor >= cluster.operators.length) cluster.cursor = 0;
-    if (cluster.mainCursor >= cluster.mains.length) cluster.mainCursor = 0;
-  }
-  for (const route of tables) {
-    if (route.writeCursor >= route.clusters.length) route.writeCursor = 0;
-  }
-  for (const dbmsTables of anyCompany.values()) {
-    for (const route of dbmsTables.values()) {
-      if (route.company === undefined && route.writeCursor >= route.clusters.length) {
-        route.writeCursor = 0;
-      }
-    }
-  }
 
   return {
     clusters,
@@ -371,7 +440,122 @@ export function buildRoutingMap(policies: readonly Policy[], context: BuildConte
     aliases,
     byCompany,
     anyCompany,
+    routes,
     tables,
+    plan: buildPlan(clusters, operators, routes, previous),
+  };
+}
+
+/**
+ * Lays the routing state out in flat arrays. Round-robin positions are carried over from the
+ * previous map for clusters (by id) and routes (by company, dbms and table) that still exist, and
+ * restart at 0 when they no longer fit.
+ */
+function buildPlan(
+  clusters: readonly ClusterNode[],
+  operators: readonly OperatorNode[],
+  routes: readonly TableRoute[],
+  previous: RoutingMap | undefined,
+): RoutePlan {
+  const clusterCount = clusters.length;
+  const operatorStart = new Int32Array(clusterCount + 1);
+  const mainStart = new Int32Array(clusterCount + 1);
+  let operatorTotal = 0;
+  let mainTotal = 0;
+  for (let c = 0; c < clusterCount; c++) {
+    const cluster = clusters[c] as ClusterNode;
+    operatorStart[c] = operatorTotal;
+    mainStart[c] = mainTotal;
+    operatorTotal += cluster.operators.length;
+    mainTotal += cluster.mains.length;
+  }
+  operatorStart[clusterCount] = operatorTotal;
+  mainStart[clusterCount] = mainTotal;
+  const clusterOperators = new Int32Array(operatorTotal);
+  const clusterMains = new Int32Array(mainTotal);
+  const soleMain = new Int32Array(clusterCount);
+  const cursor = new Int32Array(clusterCount);
+  const mainCursor = new Int32Array(clusterCount);
+  const seed = new Float64Array(clusterCount);
+  const clusterText: string[] = new Array<string>(clusterCount * 3);
+  const before = previous?.plan;
+  for (let c = 0; c < clusterCount; c++) {
+    const cluster = clusters[c] as ClusterNode;
+    const { operators: own, mains } = cluster;
+    let at = operatorStart[c] as number;
+    for (const operator of own) clusterOperators[at++] = operator.index;
+    at = mainStart[c] as number;
+    for (const operator of mains) clusterMains[at++] = operator.index;
+    soleMain[c] = mains.length === 1 ? (mains[0] as OperatorNode).index : -1;
+    seed[c] = cluster.seed;
+    clusterText[3 * c] = cluster.id;
+    clusterText[3 * c + 1] = cluster.name;
+    clusterText[3 * c + 2] = cluster.company;
+    const old = previous?.clusterById.get(cluster.id);
+    if (before !== undefined && old !== undefined && old.id === cluster.id) {
+      const oldCursor = before.cursor[old.index] as number;
+      const oldMainCursor = before.mainCursor[old.index] as number;
+      cursor[c] = oldCursor < own.length ? oldCursor : 0;
+      mainCursor[c] = oldMainCursor < mains.length ? oldMainCursor : 0;
+    }
+  }
+
+  const routeCount = routes.length;
+  const routeStart = new Int32Array(routeCount + 1);
+  let routeTotal = 0;
+  for (let r = 0; r < routeCount; r++) {
+    routeStart[r] = routeTotal;
+    routeTotal += (routes[r] as TableRoute).clusters.length;
+  }
+  routeStart[routeCount] = routeTotal;
+  const routeClusters = new Int32Array(routeTotal);
+  const routeMultiCompany = new Uint8Array(routeCount);
+  const writeCursor = new Int32Array(routeCount);
+  for (let r = 0; r < routeCount; r++) {
+    const route = routes[r] as TableRoute;
+    const held = route.clusters;
+    let at = routeStart[r] as number;
+    for (const cluster of held) routeClusters[at++] = cluster.index;
+    if (route.company === undefined) {
+      const first = held[0]?.company;
+      for (const cluster of held) {
+        if (cluster.company !== first) {
+          routeMultiCompany[r] = 1;
+          break;
+        }
+      }
+    }
+    if (before !== undefined && previous !== undefined) {
+      const old = findRoute(previous, route.dbms, route.table, route.company);
+      const position = old < 0 ? 0 : (before.writeCursor[old] as number);
+      writeCursor[r] = position < held.length ? position : 0;
+    }
+  }
+
+  const operatorCount = operators.length;
+  const live = new Uint8Array(operatorCount);
+  const targets: RoutedOperator[] = new Array<RoutedOperator>(operatorCount);
+  for (let o = 0; o < operatorCount; o++) {
+    const operator = operators[o] as OperatorNode;
+    live[o] = operator.status === 'active' ? 1 : 0;
+    targets[o] = operator.target;
+  }
+  return {
+    routeStart,
+    routeClusters,
+    routeMultiCompany,
+    writeCursor,
+    operatorStart,
+    clusterOperators,
+    mainStart,
+    clusterMains,
+    soleMain,
+    cursor,
+    mainCursor,
+    seed,
+    clusterText,
+    live,
+    targets,
   };
 }
 

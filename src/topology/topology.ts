@@ -6,13 +6,16 @@ import { type Clock, systemClock } from '../clock.js';
 import { TopologyError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { validatePolicies } from '../policy/validate.js';
-import { rendezvousPick } from './hash.js';
+import { rendezvousPickCluster } from './hash.js';
 import {
   buildRoutingMap,
   type ClusterNode,
+  findRoute,
   findTable,
   type OperatorNode,
+  type RoutePlan,
   type RoutingMap,
+  setLiveness,
   type TableRoute,
 } from './model.js';
 import {
@@ -67,17 +70,21 @@ function checkOptions(value: unknown, what: string): void {
   }
 }
 
-function checkRequest(request: unknown, method: string): void {
+function checkRequestObject(request: unknown, method: string): void {
   if (typeof request !== 'object' || request === null) {
     throw invalid(
       `${method} expects an object like { dbms, table }, got ${describeValue(request)}.`,
     );
   }
-  const { dbms, table, company } = request as {
-    dbms?: unknown;
-    table?: unknown;
-    company?: unknown;
-  };
+}
+
+/** Checks the names of a request (read once by the caller: a property read can be costly). */
+function checkNames(
+  dbms: unknown,
+  table: unknown,
+  company: unknown,
+  method: string,
+): asserts dbms is string {
   checkName(dbms, `${method}: dbms`);
   checkName(table, `${method}: table`);
   if (company !== undefined) checkName(company, `${method}: company`);
@@ -150,45 +157,56 @@ function unknownTable(
   );
 }
 
-/** Round-robin over the live operators of a cluster, starting after the last one chosen. */
-function pickLive(cluster: ClusterNode): OperatorNode | undefined {
-  const operators = cluster.operators;
-  const n = operators.length;
-  let index = cluster.cursor;
+/**
+ * Round-robin over the live operators of cluster number `c`, starting after the last one chosen.
+ * @returns The operator number, or -1 when none is live.
+ */
+function pickLive(plan: RoutePlan, c: number): number {
+  const start = plan.operatorStart[c] as number;
+  const n = (plan.operatorStart[c + 1] as number) - start;
+  const operators = plan.clusterOperators;
+  const live = plan.live;
+  let index = plan.cursor[c] as number;
   for (let tried = 0; tried < n; tried++) {
     if (index >= n) index = 0;
-    const operator = operators[index] as OperatorNode;
-    if (operator.status === 'active') {
-      cluster.cursor = index + 1 >= n ? 0 : index + 1;
+    const operator = operators[start + index] as number;
+    if (live[operator] === 1) {
+      plan.cursor[c] = index + 1 >= n ? 0 : index + 1;
       return operator;
     }
     index++;
   }
-  return undefined;
+  return -1;
 }
 
-/** A live `main: true` operator (round-robin when a cluster has several), if any. */
-function pickMain(cluster: ClusterNode): OperatorNode | undefined {
-  const only = cluster.soleMain;
-  if (only !== undefined) return only.status === 'active' ? only : undefined;
-  const mains = cluster.mains;
-  const n = mains.length;
-  let index = cluster.mainCursor;
+/**
+ * A live `main: true` operator of cluster number `c` (round-robin when it has several).
+ * @returns The operator number, or -1 when none is live.
+ */
+function pickMain(plan: RoutePlan, c: number): number {
+  const only = plan.soleMain[c] as number;
+  if (only >= 0) return plan.live[only] === 1 ? only : -1;
+  const start = plan.mainStart[c] as number;
+  const n = (plan.mainStart[c + 1] as number) - start;
+  const mains = plan.clusterMains;
+  const live = plan.live;
+  let index = plan.mainCursor[c] as number;
   for (let tried = 0; tried < n; tried++) {
     if (index >= n) index = 0;
-    const operator = mains[index] as OperatorNode;
-    if (operator.status === 'active') {
-      cluster.mainCursor = index + 1 >= n ? 0 : index + 1;
+    const operator = mains[start + index] as number;
+    if (live[operator] === 1) {
+      plan.mainCursor[c] = index + 1 >= n ? 0 : index + 1;
       return operator;
     }
     index++;
   }
-  return undefined;
+  return -1;
 }
 
-function hasLive(cluster: ClusterNode): boolean {
-  for (const operator of cluster.operators) {
-    if (operator.status === 'active') return true;
+function hasLive(plan: RoutePlan, c: number): boolean {
+  const end = plan.operatorStart[c + 1] as number;
+  for (let i = plan.operatorStart[c] as number; i < end; i++) {
+    if (plan.live[plan.clusterOperators[i] as number] === 1) return true;
   }
   return false;
 }
@@ -302,8 +320,9 @@ export class Topology {
    * ```
    */
   routeQuery(request: QueryRequest): QueryRoute {
-    checkRequest(request, 'routeQuery');
+    checkRequestObject(request, 'routeQuery');
     const { dbms, table, company, nodes, subset } = request;
+    checkNames(dbms, table, company, 'routeQuery');
     if (nodes !== undefined && nodes !== 'main' && nodes !== 'all') {
       throw invalid(`routeQuery: nodes must be 'main' or 'all', got ${describeValue(nodes)}.`);
     }
@@ -311,18 +330,24 @@ export class Topology {
       throw invalid(`routeQuery: subset must be a boolean, got ${describeValue(subset)}.`);
     }
     const map = this.#map;
-    const route = findTable(map, dbms, table, company);
-    if (route === undefined || route.clusters.length === 0) {
-      throw unknownTable(map, dbms, table, company);
-    }
+    const plan = map.plan;
+    const route = findRoute(map, dbms, table, company);
+    const start = route < 0 ? 0 : (plan.routeStart[route] as number);
+    const end = route < 0 ? 0 : (plan.routeStart[route + 1] as number);
+    if (start === end) throw unknownTable(map, dbms, table, company);
     const preferMain = nodes !== 'all';
     const targets: RoutedOperator[] = [];
     let dead: ClusterNode[] | undefined;
-    for (const cluster of route.clusters) {
-      const operator = (preferMain ? pickMain(cluster) : undefined) ?? pickLive(cluster);
-      if (operator !== undefined) targets.push(operator.target);
-      else if (dead === undefined) dead = [cluster];
-      else dead.push(cluster);
+    for (let i = start; i < end; i++) {
+      const c = plan.routeClusters[i] as number;
+      let operator = preferMain ? pickMain(plan, c) : -1;
+      if (operator < 0) operator = pickLive(plan, c);
+      if (operator >= 0) targets.push(plan.targets[operator] as RoutedOperator);
+      else {
+        const cluster = map.clusters[c] as ClusterNode;
+        if (dead === undefined) dead = [cluster];
+        else dead.push(cluster);
+      }
     }
     if (dead !== undefined && subset !== true) {
       throw new TopologyError(
@@ -369,8 +394,9 @@ export class Topology {
    * ```
    */
   routeWrite(request: WriteRequest): WriteRoute {
-    checkRequest(request, 'routeWrite');
+    checkRequestObject(request, 'routeWrite');
     const { dbms, table, company, key } = request;
+    checkNames(dbms, table, company, 'routeWrite');
     if (
       key !== undefined &&
       typeof key !== 'string' &&
@@ -381,78 +407,100 @@ export class Topology {
       );
     }
     const map = this.#map;
-    const route = findTable(map, dbms, table, company);
-    if (route === undefined || route.clusters.length === 0) {
-      throw unknownTable(map, dbms, table, company);
+    const plan = map.plan;
+    const route = findRoute(map, dbms, table, company);
+    const start = route < 0 ? 0 : (plan.routeStart[route] as number);
+    const end = route < 0 ? 0 : (plan.routeStart[route + 1] as number);
+    if (start === end) throw unknownTable(map, dbms, table, company);
+    if (plan.routeMultiCompany[route] === 1) {
+      const companies = new Set(
+        (map.routes[route] as TableRoute).clusters.map((cluster) => cluster.company),
+      );
+      throw invalid(
+        `routeWrite: ${dbms}.${table} is held by clusters of several companies (${[...companies]
+          .map((name) => `"${name}"`)
+          .join(', ')}); pass company to say whose data it is.`,
+      );
     }
-    if (route.company === undefined) {
-      const companies = new Set(route.clusters.map((cluster) => cluster.company));
-      if (companies.size > 1) {
-        throw invalid(
-          `routeWrite: ${dbms}.${table} is held by clusters of several companies (${[...companies]
-            .map((name) => `"${name}"`)
-            .join(', ')}); pass company to say whose data it is.`,
-        );
-      }
-    }
-    const cluster = key === undefined ? this.#nextWritable(route) : this.#keyed(route, key);
+    const c =
+      key === undefined
+        ? this.#nextWritable(map, route, start, end)
+        : this.#keyed(map, route, start, end, key);
     const targets: RoutedOperator[] = [];
     let missing: MissingCopy[] | undefined;
-    for (const operator of cluster.operators) {
-      if (operator.status === 'active') {
-        targets.push(operator.target);
+    const operatorEnd = plan.operatorStart[c + 1] as number;
+    const operatorStart = plan.operatorStart[c] as number;
+    for (let i = operatorStart; i < operatorEnd; i++) {
+      const operator = plan.clusterOperators[i] as number;
+      const target = plan.targets[operator] as RoutedOperator;
+      if (plan.live[operator] === 1) {
+        targets.push(target);
       } else {
-        const copy = { operator: operator.target, since: operator.since };
+        const copy = { operator: target, since: (map.operators[operator] as OperatorNode).since };
         if (missing === undefined) missing = [copy];
         else missing.push(copy);
       }
     }
+    const text = plan.clusterText;
     return {
       dbms,
       table,
-      company: cluster.company,
-      clusterId: cluster.id,
-      clusterName: cluster.name,
-      copies: cluster.operators.length,
+      company: text[3 * c + 2] as string,
+      clusterId: text[3 * c] as string,
+      clusterName: text[3 * c + 1] as string,
+      copies: operatorEnd - operatorStart,
       targets,
       missing: missing ?? NONE,
       complete: missing === undefined,
     };
   }
 
-  #nextWritable(route: TableRoute): ClusterNode {
-    const clusters = route.clusters;
-    const n = clusters.length;
-    let index = route.writeCursor;
+  /** Round-robin over the route's clusters that have a live operator; returns a cluster number. */
+  #nextWritable(map: RoutingMap, route: number, start: number, end: number): number {
+    const plan = map.plan;
+    const n = end - start;
+    let index = plan.writeCursor[route] as number;
     for (let tried = 0; tried < n; tried++) {
       if (index >= n) index = 0;
-      const cluster = clusters[index] as ClusterNode;
-      if (hasLive(cluster)) {
-        route.writeCursor = index + 1 >= n ? 0 : index + 1;
-        return cluster;
+      const c = plan.routeClusters[start + index] as number;
+      if (hasLive(plan, c)) {
+        plan.writeCursor[route] = index + 1 >= n ? 0 : index + 1;
+        return c;
       }
       index++;
     }
+    const { clusters, dbms, table, company } = map.routes[route] as TableRoute;
     throw new TopologyError(
       'TOPOLOGY_NO_LIVE_OPERATOR',
-      `Cannot write ${tableName(route.dbms, route.table, route.company)}: no cluster holding it has a live operator (${clusters
+      `Cannot write ${tableName(dbms, table, company)}: no cluster holding it has a live operator (${clusters
         .map(describeCluster)
         .join('; ')}). Buffer the data and retry after reportSuccess(address).`,
       { clusters: clusters.map((cluster) => cluster.id) },
     );
   }
 
-  #keyed(route: TableRoute, key: string | number): ClusterNode {
+  /** The rendezvous cluster of `key` among the route's clusters; returns a cluster number. */
+  #keyed(map: RoutingMap, route: number, start: number, end: number, key: string | number): number {
+    const plan = map.plan;
     const text = typeof key === 'number' ? String(key) : key;
-    const cluster = route.clusters[rendezvousPick(text, route.clusters)] as ClusterNode;
-    if (!hasLive(cluster)) {
+    const c = rendezvousPickCluster(
+      text,
+      plan.routeClusters,
+      start,
+      end,
+      plan.seed,
+      plan.clusterText,
+    );
+    if (!hasLive(plan, c)) {
+      const cluster = map.clusters[c] as ClusterNode;
+      const { dbms, table, company } = map.routes[route] as TableRoute;
       throw new TopologyError(
         'TOPOLOGY_NO_LIVE_OPERATOR',
-        `Cannot write key ${JSON.stringify(text)} of ${tableName(route.dbms, route.table, route.company)}: the key belongs to ${describeCluster(cluster)}, and none is live. A keyed write never moves to another cluster; buffer it and retry after reportSuccess(address).`,
+        `Cannot write key ${JSON.stringify(text)} of ${tableName(dbms, table, company)}: the key belongs to ${describeCluster(cluster)}, and none is live. A keyed write never moves to another cluster; buffer it and retry after reportSuccess(address).`,
         { clusters: [cluster.id] },
       );
     }
-    return cluster;
+    return c;
   }
 
   /**
@@ -493,10 +541,7 @@ export class Topology {
       if (external !== undefined) operator = map.operatorByAddress.get(external);
     }
     if (operator === undefined) return undefined;
-    if (operator.status !== status) {
-      operator.status = status;
-      operator.since = this.#clock.now();
-    }
+    if (operator.status !== status) setLiveness(map, operator, status, this.#clock.now());
     return entryOf(operator);
   }
 
