@@ -7,7 +7,14 @@ import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from '../clock.js';
 import { isEdgeHaError, PeerError, SyncError } from '../errors.js';
 import { PEER_PROTOCOL_VERSION, type PeerHello, type RemotePeer } from '../peer/types.js';
-import type { Point, StorageAdapter, SyncStateRecord, TimeWindow } from '../storage/types.js';
+import type {
+  EventRecord,
+  JsonValue,
+  Point,
+  StorageAdapter,
+  SyncStateRecord,
+  TimeWindow,
+} from '../storage/types.js';
 import { MAX_PAGE_LIMIT } from '../storage/validate.js';
 import {
   type BackoffFunction,
@@ -201,7 +208,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     this.#storage = options.storage;
     this.#clock = options.clock ?? systemClock;
     this.#peers = peers;
-    this.#pageSize = positiveInteger('pageSize', options.pageSize, 1000, MAX_PAGE_LIMIT);
+    this.#pageSize = positiveInteger('pageSize', options.pageSize, 5000, MAX_PAGE_LIMIT);
     this.#concurrency = positiveInteger('concurrency', options.concurrency, 4);
     this.#replyTimeoutMs = positiveInteger('replyTimeoutMs', options.replyTimeoutMs, 30_000);
     this.#messageLimit = positiveInteger('syncStateLimit', options.syncStateLimit, 100);
@@ -874,7 +881,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       await this.#checkpoint(context, EVENTS_CHECKPOINT_KEY, through);
       this.#counters.events += page.items.length;
       this.#counters.pages++;
-      this.#counters.bytes += JSON.stringify(page.items).length;
+      this.#counters.bytes += approxEventsJsonBytes(page.items);
       this.#emitProgress();
       if (final) break;
       cursor = page.next as string;
@@ -925,6 +932,43 @@ function approxPointsJsonBytes(points: readonly Point[]): number {
     else if (typeof v === 'string') bytes += v.length + 2;
     else bytes += v === false ? 5 : 4;
     if (q !== undefined) bytes += 5 + integerDigits(q);
+  }
+  return bytes;
+}
+
+/** About the length of `JSON.stringify(value)`, by the rules of {@link approxPointsJsonBytes}. */
+function approxJsonBytes(value: JsonValue): number {
+  if (value === null) return 4;
+  switch (typeof value) {
+    case 'number':
+      return Number.isInteger(value) ? integerDigits(value) : 18;
+    case 'string':
+      return value.length + 2;
+    case 'boolean':
+      return value ? 4 : 5;
+  }
+  if (Array.isArray(value)) {
+    let bytes = value.length === 0 ? 2 : value.length + 1;
+    for (let i = 0; i < value.length; i++) bytes += approxJsonBytes(value[i] as JsonValue);
+    return bytes;
+  }
+  const keys = Object.keys(value);
+  let bytes = keys.length === 0 ? 2 : keys.length + 1;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    bytes += key.length + 3 + approxJsonBytes(value[key] as JsonValue);
+  }
+  return bytes;
+}
+
+/**
+ * About the size of `JSON.stringify(events)` without building it (it cost as much as storing
+ * the events): see {@link approxPointsJsonBytes}.
+ */
+function approxEventsJsonBytes(events: readonly EventRecord[]): number {
+  let bytes = events.length === 0 ? 2 : events.length + 1;
+  for (const { id, t, body } of events) {
+    bytes += 22 + id.length + integerDigits(t) + approxJsonBytes(body);
   }
   return bytes;
 }

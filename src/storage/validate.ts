@@ -251,8 +251,58 @@ export function assertReplacePoints(
   }
 }
 
+/**
+ * Whether `node` (at nesting `depth`, below `ancestors`) is a JSON value by the rules of
+ * {@link assertJsonValue}, without building any path text: the fast pass over valid bodies.
+ * `ancestors` is left as it was given.
+ */
+function isJsonNode(node: unknown, depth: number, ancestors: unknown[]): boolean {
+  if (node === null) return true;
+  switch (typeof node) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(node);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (depth > MAX_BODY_DEPTH || ancestors.includes(node)) return false;
+  ancestors.push(node);
+  let ok = true;
+  if (Array.isArray(node)) {
+    for (let i = 0; ok && i < node.length; i++) {
+      ok = i in node && isJsonNode(node[i], depth + 1, ancestors);
+    }
+  } else {
+    const proto = Object.getPrototypeOf(node);
+    if (proto !== Object.prototype && proto !== null) ok = false;
+    else {
+      const keys = Object.keys(node as object);
+      for (let i = 0; ok && i < keys.length; i++) {
+        ok = isJsonNode((node as Record<string, unknown>)[keys[i] as string], depth + 1, ancestors);
+      }
+    }
+  }
+  ancestors.pop();
+  return ok;
+}
+
+/**
+ * Whether `value` is a JSON value by the rules of {@link assertJsonValue} (plain objects, arrays
+ * without holes, finite numbers, strings, booleans, null; no cycles; at most
+ * {@link MAX_BODY_DEPTH} levels), without throwing or copying.
+ */
+export function isJsonValue(value: unknown): value is JsonValue {
+  return isJsonNode(value, 0, []);
+}
+
 /** Asserts a JSON value: plain objects, arrays, finite numbers, strings, booleans, null; no cycles. */
 export function assertJsonValue(value: unknown, where: string): asserts value is JsonValue {
+  // Fast pass for the usual, valid value; the walk below finds and names the problem otherwise.
+  if (isJsonNode(value, 0, [])) return;
   const ancestors: unknown[] = [];
   const visit = (node: unknown, path: string, depth: number): void => {
     if (node === null || typeof node === 'string' || typeof node === 'boolean') return;
