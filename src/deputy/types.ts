@@ -33,8 +33,10 @@ export interface DeputyOptions {
   readonly clock?: Clock;
   /**
    * Records asked per remote page, and so the most records handed to storage in one call
-   * (1 to 100,000).
-   * @default 1000
+   * (1 to 100,000). Memory follows it: at most `concurrency` pages are in flight. A remote's
+   * handler may serve shorter pages (its `limits.maxPageLimit`, 5000 records, and
+   * `limits.maxReplyBytes`, 8 MiB, by default), so large records never overflow a reply.
+   * @default 5000
    */
   readonly pageSize?: number;
   /**

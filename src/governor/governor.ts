@@ -70,7 +70,7 @@ export interface HAGovernorOptions {
   readonly events?: boolean;
   /**
    * Records per page (see `DeputyOptions.pageSize`).
-   * @default 1000
+   * @default 5000
    */
   readonly pageSize?: number;
   /**

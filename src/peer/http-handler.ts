@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { isEdgeHaError, PeerError } from '../errors.js';
-import type { StorageAdapter } from '../storage/types.js';
+import type { EventRecord, Page, Point, StorageAdapter } from '../storage/types.js';
 import { MAX_PAGE_LIMIT } from '../storage/validate.js';
 import { PEER_PROTOCOL_VERSION } from './types.js';
 import {
@@ -35,10 +35,19 @@ export interface PeerHandlerLimits {
   readonly maxBodyBytes?: number;
   /**
    * Largest page served: a request asking for more gets at most this many records (the page is
-   * simply shorter, the client pages on). At most 100000.
-   * @default 1000
+   * simply shorter, the client pages on). At most 100000. The reply, and the memory it takes,
+   * grows with it.
+   * @default 5000
    */
   readonly maxPageLimit?: number;
+  /**
+   * Largest reply served, in bytes of JSON. A page whose records would exceed it is served
+   * shorter (re-read with a smaller limit, so the cursor stays exact) and the client pages on;
+   * keep it below the client's `maxReplyBytes` (16 MiB by default). A single record larger than
+   * this is answered with `500 PEER_INTERNAL` and logged.
+   * @default 8388608 (8 MiB)
+   */
+  readonly maxReplyBytes?: number;
 }
 
 /** One error reply, as reported to {@link PeerHandlerOptions.log}. */
@@ -87,7 +96,8 @@ export interface PeerHandlerOptions {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 65_536;
-const DEFAULT_MAX_PAGE_LIMIT = 1000;
+const DEFAULT_MAX_PAGE_LIMIT = 5000;
+const DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024;
 const MAX_TOKEN_LENGTH = 4096;
 
 /** Errors of storage reads that mean "the request was wrong", not "the server failed". */
@@ -114,7 +124,15 @@ function json(
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
 ): Response {
-  return new Response(JSON.stringify(body), {
+  return jsonText(status, JSON.stringify(body), headers);
+}
+
+function jsonText(
+  status: number,
+  text: string,
+  headers: Readonly<Record<string, string>> = {},
+): Response {
+  return new Response(text, {
     status,
     headers: {
       'content-type': 'application/json; charset=utf-8',
@@ -228,7 +246,44 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
     'maxPageLimit',
     MAX_PAGE_LIMIT,
   );
+  const maxReplyBytes = positiveInt(
+    options.limits?.maxReplyBytes,
+    DEFAULT_MAX_REPLY_BYTES,
+    'maxReplyBytes',
+    Number.MAX_SAFE_INTEGER,
+  );
   const basePath = normalizeBasePath(options.basePath ?? DEFAULT_PEER_BASE_PATH);
+
+  /**
+   * Serves one page as JSON within `maxReplyBytes`: when the records do not fit, the same page
+   * is read again with fewer records (the adapter then hands out the exact cursor after them).
+   */
+  async function servePage<T>(
+    read: (limit: number) => Promise<Page<T>>,
+    first: Page<T>,
+  ): Promise<Response> {
+    let page = first;
+    for (;;) {
+      const text = JSON.stringify({ items: page.items, next: page.next });
+      // A UTF-16 unit is at most 3 UTF-8 bytes: skip counting when it cannot be too large.
+      const bytes = text.length * 3 <= maxReplyBytes ? 0 : Buffer.byteLength(text, 'utf8');
+      if (bytes <= maxReplyBytes) return jsonText(200, text);
+      const count = page.items.length;
+      if (count <= 1) {
+        throw new Reply(
+          500,
+          'PEER_INTERNAL',
+          'A stored record is larger than this peer may send in one reply.',
+          {},
+          new Error(
+            `one record serialises to ${bytes} bytes > limits.maxReplyBytes ${maxReplyBytes}`,
+          ),
+        );
+      }
+      const fit = Math.floor((count * maxReplyBytes) / bytes);
+      page = await fromStorage(read(Math.max(1, Math.min(count - 1, fit))));
+    }
+  }
   const tokenHash = sha256(token);
 
   function authorized(request: Request): boolean {
@@ -318,9 +373,9 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
       const parsed = pointsRequestSchema.safeParse(body);
       if (!parsed.success) throw invalid(parsed.error);
       const { item, window, limit, cursor } = parsed.data;
-      const page = await fromStorage(
-        storage.readPoints(item, window, { limit: Math.min(limit, maxPageLimit), cursor }),
-      );
+      const read = (max: number): Promise<Page<Point>> =>
+        storage.readPoints(item, window, { limit: max, cursor });
+      const page = await fromStorage(read(Math.min(limit, maxPageLimit)));
       if (page.items.length === 0 && page.next === null && cursor === undefined) {
         // An empty first page: tell "unknown item" from "no points in this window".
         const items = await fromStorage(storage.listItems());
@@ -332,15 +387,14 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
           );
         }
       }
-      return json(200, { items: page.items, next: page.next });
+      return servePage(read, page);
     }
     const parsed = eventsRequestSchema.safeParse(body);
     if (!parsed.success) throw invalid(parsed.error);
     const { window, limit, cursor } = parsed.data;
-    const page = await fromStorage(
-      storage.readEvents(window, { limit: Math.min(limit, maxPageLimit), cursor }),
-    );
-    return json(200, { items: page.items, next: page.next });
+    const read = (max: number): Promise<Page<EventRecord>> =>
+      storage.readEvents(window, { limit: max, cursor });
+    return servePage(read, await fromStorage(read(Math.min(limit, maxPageLimit))));
   }
 
   function invalid(error: Parameters<typeof describeIssues>[0]): Reply {

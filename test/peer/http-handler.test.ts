@@ -245,6 +245,54 @@ describe('createPeerHandler: request validation', () => {
     expect(page.next).toEqual(expect.any(String));
   });
 
+  it('serves shorter pages when the records would exceed maxReplyBytes, never skipping one', async () => {
+    const events = Array.from({ length: 40 }, (_, i) => ({
+      id: `e${String(i).padStart(2, '0')}`,
+      t: 1000 + (i % 4), // ties across page boundaries
+      body: { text: 'x'.repeat(900) },
+    }));
+    const storage = new MemoryStorageAdapter({ events });
+    const { base } = await start({ storage, limits: { maxReplyBytes: 5_000 } });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const response = await fetch(`${base}/events`, {
+        method: 'POST',
+        headers: JSON_AUTH,
+        body: JSON.stringify({ window: { from: 0, to: 2000 }, limit: 1000, cursor }),
+      });
+      const text = await response.text();
+      expect(response.status).toBe(200);
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(5_000);
+      const page = JSON.parse(text) as { items: { id: string }[]; next: string | null };
+      expect(page.items.length).toBeGreaterThan(0);
+      seen.push(...page.items.map((e) => e.id));
+      cursor = page.next ?? undefined;
+      pages++;
+    } while (cursor !== undefined);
+    expect(pages).toBeGreaterThanOrEqual(Math.ceil((40 * 900) / 5_000));
+    const expected = [...events]
+      .sort((a, b) => a.t - b.t || (a.id < b.id ? -1 : 1))
+      .map((e) => e.id);
+    expect(seen).toEqual(expected);
+  });
+
+  it('answers 500 without internals when one record alone exceeds maxReplyBytes', async () => {
+    const storage = new MemoryStorageAdapter({
+      events: [{ id: 'big', t: 1, body: 'y'.repeat(10_000) }],
+    });
+    const { base, logs } = await start({ storage, limits: { maxReplyBytes: 5_000 } });
+    const response = await fetch(`${base}/events`, {
+      method: 'POST',
+      headers: JSON_AUTH,
+      body: JSON.stringify({ window: { from: 0, to: 10 }, limit: 10 }),
+    });
+    const message = await expectError(response, 500, 'PEER_INTERNAL');
+    expect(message).not.toMatch(/maxReplyBytes \d/);
+    expect(logs.at(-1)?.status).toBe(500);
+  });
+
   it('answers unknown items with 404 PEER_UNKNOWN_ITEM', async () => {
     const { base } = await start();
     const response = await fetch(`${base}/points`, {
