@@ -14,7 +14,6 @@ const FIELD_HASHED: Readonly<Record<string, readonly string[]>> = {
   table: ['company', 'name', 'dbms'],
 };
 
-const LONE_SURROGATE = /\p{Cs}/u;
 
 function isObjectBody(value: unknown): value is PolicyObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -105,7 +104,8 @@ export function computePolicyId(policy: Policy): string {
     });
   }
   const text = policyHashText(type, body);
-  if (LONE_SURROGATE.test(text)) {
+  // Native check (Node >= 20): much cheaper than a regular expression over the whole text.
+  if (!text.isWellFormed()) {
     throw new PolicyError(
       'POLICY_UNHASHABLE',
       `The '${type}' policy contains a lone UTF-16 surrogate, which has no UTF-8 form; fix the text.`,
