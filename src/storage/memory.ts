@@ -27,8 +27,8 @@ import {
   assertWindow,
   compareCodePoints,
   copyEvent,
-  copyPoint,
   copySyncState,
+  frozenPoint,
 } from './validate.js';
 
 /** Options of {@link MemoryStorageAdapter}. */
@@ -67,7 +67,7 @@ function sortLastWins(points: readonly Point[]): Point[] {
   const byT = new Map<number, Point>();
   for (const point of points) {
     byT.delete(point.t);
-    byT.set(point.t, copyPoint(point));
+    byT.set(point.t, frozenPoint(point));
   }
   return [...byT.values()].sort((a, b) => a.t - b.t);
 }
@@ -75,8 +75,9 @@ function sortLastWins(points: readonly Point[]): Point[] {
 /**
  * The in-memory reference implementation of {@link StorageAdapter}: sorted arrays searched by
  * binary search, so a page read costs O(log n + limit) and a replace is one splice between
- * binary-searched bounds. Records are copied on the way in and out, so callers can never mutate
- * stored data. Not persistent: the data lives as long as the object.
+ * binary-searched bounds. Points are stored frozen and shared with readers (no copy per read;
+ * writing to one throws), events and sync state are copied on the way in and out: callers can
+ * never alter stored data. Not persistent: the data lives as long as the object.
  *
  * @example
  * ```ts
@@ -231,7 +232,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
     const end = lowerBound(series, (p) => p.t - window.to);
     const stop = Math.min(end, start + page.limit);
     const items: Point[] = [];
-    for (let i = start; i < stop; i++) items.push(copyPoint(series[i] as Point));
+    for (let i = start; i < stop; i++) items.push(series[i] as Point);
     const last = items.at(-1);
     return {
       items,
@@ -246,7 +247,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
     assertWindow(window);
     assertReplacePoints(points, window);
     const series = this.#seriesOf(item);
-    const incoming = points.map(copyPoint).sort((a, b) => a.t - b.t);
+    const incoming = points.map(frozenPoint).sort((a, b) => a.t - b.t);
     const start = lowerBound(series, (p) => p.t - window.from);
     const end = lowerBound(series, (p) => p.t - window.to);
     if (end - start + incoming.length < 50_000) {

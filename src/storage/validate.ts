@@ -476,6 +476,24 @@ function noNegativeZero<T>(n: T): T {
  * A fresh copy of a valid point with only `t`, `v` and (when present) `q`. `-0` becomes `0`, as
  * it would through JSON or SQLite.
  */
+/**
+ * A frozen point equal to `point` (already validated): `point` itself when it is already one of
+ * ours (frozen, with exactly the fields of a point), otherwise a frozen copy. Frozen points can
+ * be shared between the store and its callers: nobody can alter them.
+ */
+export function frozenPoint(point: Point): Point {
+  if (
+    Object.isFrozen(point) &&
+    !Object.is(point.v, -0) &&
+    Object.getPrototypeOf(point) === Object.prototype
+  ) {
+    let keys = 0;
+    for (const _ in point) keys++;
+    if (keys === (point.q === undefined ? 2 : 3)) return point;
+  }
+  return Object.freeze(copyPoint(point));
+}
+
 export function copyPoint(point: Point): Point {
   const t = point.t + 0;
   const v = noNegativeZero(point.v);
