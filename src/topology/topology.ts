@@ -158,20 +158,25 @@ function unknownTable(
 }
 
 /**
- * Round-robin over the live operators of cluster number `c`, starting after the last one chosen.
+ * Round-robin over the live operators `members[bounds[c]] … members[bounds[c + 1] - 1]` of
+ * cluster number `c`, starting after the last one chosen (`cursor[c]`, advanced on success).
  * @returns The operator number, or -1 when none is live.
  */
-function pickLive(plan: RoutePlan, c: number): number {
-  const start = plan.operatorStart[c] as number;
-  const n = (plan.operatorStart[c + 1] as number) - start;
-  const operators = plan.clusterOperators;
-  const live = plan.live;
-  let index = plan.cursor[c] as number;
+function roundRobinLive(
+  live: Uint8Array,
+  bounds: Int32Array,
+  members: Int32Array,
+  cursor: Int32Array,
+  c: number,
+): number {
+  const start = bounds[c] as number;
+  const n = (bounds[c + 1] as number) - start;
+  let index = cursor[c] as number;
   for (let tried = 0; tried < n; tried++) {
     if (index >= n) index = 0;
-    const operator = operators[start + index] as number;
+    const operator = members[start + index] as number;
     if (live[operator] === 1) {
-      plan.cursor[c] = index + 1 >= n ? 0 : index + 1;
+      cursor[c] = index + 1 >= n ? 0 : index + 1;
       return operator;
     }
     index++;
@@ -179,28 +184,16 @@ function pickLive(plan: RoutePlan, c: number): number {
   return -1;
 }
 
-/**
- * A live `main: true` operator of cluster number `c` (round-robin when it has several).
- * @returns The operator number, or -1 when none is live.
- */
+/** Round-robin over the live operators of cluster number `c`; -1 when none is live. */
+function pickLive(plan: RoutePlan, c: number): number {
+  return roundRobinLive(plan.live, plan.operatorStart, plan.clusterOperators, plan.cursor, c);
+}
+
+/** A live `main: true` operator of cluster `c` (round-robin among several); -1 when none. */
 function pickMain(plan: RoutePlan, c: number): number {
   const only = plan.soleMain[c] as number;
   if (only >= 0) return plan.live[only] === 1 ? only : -1;
-  const start = plan.mainStart[c] as number;
-  const n = (plan.mainStart[c + 1] as number) - start;
-  const mains = plan.clusterMains;
-  const live = plan.live;
-  let index = plan.mainCursor[c] as number;
-  for (let tried = 0; tried < n; tried++) {
-    if (index >= n) index = 0;
-    const operator = mains[start + index] as number;
-    if (live[operator] === 1) {
-      plan.mainCursor[c] = index + 1 >= n ? 0 : index + 1;
-      return operator;
-    }
-    index++;
-  }
-  return -1;
+  return roundRobinLive(plan.live, plan.mainStart, plan.clusterMains, plan.mainCursor, c);
 }
 
 function hasLive(plan: RoutePlan, c: number): boolean {
