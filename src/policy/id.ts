@@ -14,7 +14,6 @@ const FIELD_HASHED: Readonly<Record<string, readonly string[]>> = {
   table: ['company', 'name', 'dbms'],
 };
 
-
 function isObjectBody(value: unknown): value is PolicyObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
