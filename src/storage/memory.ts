@@ -73,6 +73,41 @@ function sortLastWins(points: readonly Point[]): Point[] {
 }
 
 /**
+ * Merges the sorted run `incoming` into the sorted array `stored` (in place when every incoming
+ * record sorts after the last stored one, the usual case for live and back-filled data).
+ * A record that compares equal to a stored one replaces it.
+ * @returns The merged array (`stored` itself on the fast path).
+ */
+function mergeSorted<T>(stored: T[], incoming: readonly T[], compare: (a: T, b: T) => number): T[] {
+  const last = stored.at(-1);
+  if (last === undefined || compare(incoming[0] as T, last) > 0) {
+    for (const record of incoming) stored.push(record);
+    return stored;
+  }
+  const merged: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < stored.length && j < incoming.length) {
+    const a = stored[i] as T;
+    const b = incoming[j] as T;
+    const order = compare(a, b);
+    if (order < 0) {
+      merged.push(a);
+      i++;
+    } else {
+      merged.push(b);
+      j++;
+      if (order === 0) i++;
+    }
+  }
+  while (i < stored.length) merged.push(stored[i++] as T);
+  while (j < incoming.length) merged.push(incoming[j++] as T);
+  return merged;
+}
+
+const compareTimes = (a: Point, b: Point): number => a.t - b.t;
+
+/**
  * The in-memory reference implementation of {@link StorageAdapter}: sorted arrays searched by
  * binary search, so a page read costs O(log n + limit) and a replace is one splice between
  * binary-searched bounds. Points are stored frozen and shared with readers (no copy per read;
@@ -143,32 +178,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
   #append(item: string, points: readonly Point[]): void {
     const series = this.#seriesOf(item);
     if (points.length === 0) return;
-    const incoming = sortLastWins(points);
-    const first = incoming[0] as Point;
-    const last = series.at(-1);
-    if (last === undefined || first.t > last.t) {
-      for (const point of incoming) series.push(point);
-      return;
-    }
-    // Merge two sorted runs; an incoming point replaces a stored one at the same timestamp.
-    const merged: Point[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < series.length && j < incoming.length) {
-      const a = series[i] as Point;
-      const b = incoming[j] as Point;
-      if (a.t < b.t) {
-        merged.push(a);
-        i++;
-      } else {
-        merged.push(b);
-        j++;
-        if (a.t === b.t) i++;
-      }
-    }
-    while (i < series.length) merged.push(series[i++] as Point);
-    while (j < incoming.length) merged.push(incoming[j++] as Point);
-    this.#series.set(item, merged);
+    this.#series.set(item, mergeSorted(series, sortLastWins(points), compareTimes));
   }
 
   #insert(events: readonly EventRecord[]): number {
@@ -180,24 +190,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
     }
     if (fresh.size === 0) return 0;
     const incoming = [...fresh.values()].sort(compareEvents);
-    const stored = this.#events;
-    const merged: EventRecord[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < stored.length && j < incoming.length) {
-      const a = stored[i] as EventRecord;
-      const b = incoming[j] as EventRecord;
-      if (compareEvents(a, b) < 0) {
-        merged.push(a);
-        i++;
-      } else {
-        merged.push(b);
-        j++;
-      }
-    }
-    while (i < stored.length) merged.push(stored[i++] as EventRecord);
-    while (j < incoming.length) merged.push(incoming[j++] as EventRecord);
-    this.#events = merged;
+    this.#events = mergeSorted(this.#events, incoming, compareEvents);
     for (const id of fresh.keys()) this.#eventIds.add(id);
     return fresh.size;
   }
