@@ -324,10 +324,7 @@ export class Topology {
     }
     const map = this.#map;
     const plan = map.plan;
-    const route = findRoute(map, dbms, table, company);
-    const start = route < 0 ? 0 : (plan.routeStart[route] as number);
-    const end = route < 0 ? 0 : (plan.routeStart[route + 1] as number);
-    if (start === end) throw unknownTable(map, dbms, table, company);
+    const { route, start, end } = this.#routeRange(dbms, table, company);
     const preferMain = nodes !== 'all';
     const targets: RoutedOperator[] = [];
     let dead: ClusterNode[] | undefined;
@@ -401,10 +398,7 @@ export class Topology {
     }
     const map = this.#map;
     const plan = map.plan;
-    const route = findRoute(map, dbms, table, company);
-    const start = route < 0 ? 0 : (plan.routeStart[route] as number);
-    const end = route < 0 ? 0 : (plan.routeStart[route + 1] as number);
-    if (start === end) throw unknownTable(map, dbms, table, company);
+    const { route, start, end } = this.#routeRange(dbms, table, company);
     if (plan.routeMultiCompany[route] === 1) {
       const companies = new Set(
         (map.routes[route] as TableRoute).clusters.map((cluster) => cluster.company),
@@ -446,6 +440,23 @@ export class Topology {
       missing: missing ?? NONE,
       complete: missing === undefined,
     };
+  }
+
+  /**
+   * The route of `dbms.table` and its range `[start, end)` in `plan.routeClusters`.
+   * @throws {TopologyError} `TOPOLOGY_UNKNOWN_TABLE` when no routable cluster holds the table.
+   */
+  #routeRange(
+    dbms: string,
+    table: string,
+    company: string | undefined,
+  ): { route: number; start: number; end: number } {
+    const map = this.#map;
+    const route = findRoute(map, dbms, table, company);
+    const start = route < 0 ? 0 : (map.plan.routeStart[route] as number);
+    const end = route < 0 ? 0 : (map.plan.routeStart[route + 1] as number);
+    if (start === end) throw unknownTable(map, dbms, table, company);
+    return { route, start, end };
   }
 
   /** Round-robin over the route's clusters that have a live operator; returns a cluster number. */
