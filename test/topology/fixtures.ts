@@ -1,3 +1,4 @@
+import { TopologyError } from '../../src/errors.js';
 import type { Policy } from '../../src/policy/types.js';
 
 /** A clock whose time only moves when told to (the topology reads `now()` only). */
@@ -102,4 +103,15 @@ export function splitNetwork(): Policy[] {
     operator({ id: 'b1', name: 'op-b1', cluster: 'cb', ip: '10.2.0.1', port: 7848, member: 1 }),
     operator({ id: 'b2', name: 'op-b2', cluster: 'cb', ip: '10.2.0.2', port: 7848, member: 2 }),
   ];
+}
+
+/** The TopologyError `fn` throws (fails the test when it throws nothing or something else). */
+export function thrown(fn: () => unknown): TopologyError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof TopologyError) return error;
+    throw error;
+  }
+  throw new Error('expected a TopologyError');
 }

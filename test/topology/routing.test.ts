@@ -3,23 +3,13 @@ import { isEdgeHaError, TopologyError } from '../../src/errors.js';
 import { computePolicyId } from '../../src/policy/id.js';
 import type { Policy } from '../../src/policy/types.js';
 import { Topology } from '../../src/topology/index.js';
-import { cluster, operator, splitNetwork } from './fixtures.js';
+import { cluster, operator, splitNetwork, thrown } from './fixtures.js';
 
 const PING = { dbms: 'litsanleandro', table: 'ping_sensor' } as const;
 const CPU = { dbms: 'litsanleandro', table: 'cpu_sensor' } as const;
 
 function names(topology: Topology, request: Parameters<Topology['routeQuery']>[0]): string[] {
   return topology.routeQuery(request).targets.map((target) => target.operatorName);
-}
-
-function thrown(fn: () => unknown): TopologyError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof TopologyError) return error;
-    throw error;
-  }
-  throw new Error('expected a TopologyError');
 }
 
 describe('Topology.fromPolicies', () => {

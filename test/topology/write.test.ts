@@ -2,19 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { TopologyError } from '../../src/errors.js';
 import type { Policy } from '../../src/policy/types.js';
 import { Topology } from '../../src/topology/index.js';
-import { cluster, operator, splitNetwork } from './fixtures.js';
+import { cluster, operator, splitNetwork, thrown } from './fixtures.js';
 
 const PING = { dbms: 'litsanleandro', table: 'ping_sensor' } as const;
-
-function thrown(fn: () => unknown): TopologyError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof TopologyError) return error;
-    throw error;
-  }
-  throw new Error('expected a TopologyError');
-}
 
 describe('routeWrite', () => {
   it('round-robins over the clusters of a split table and copies to every operator', () => {
