@@ -324,7 +324,7 @@ export class Topology {
     }
     const map = this.#map;
     const plan = map.plan;
-    const { route, start, end } = this.#routeRange(dbms, table, company);
+    const { start, end } = this.#routeRange(dbms, table, company);
     const preferMain = nodes !== 'all';
     const targets: RoutedOperator[] = [];
     let dead: ClusterNode[] | undefined;

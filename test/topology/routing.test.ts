@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isEdgeHaError, TopologyError } from '../../src/errors.js';
+import { isEdgeHaError } from '../../src/errors.js';
 import { computePolicyId } from '../../src/policy/id.js';
 import type { Policy } from '../../src/policy/types.js';
 import { Topology } from '../../src/topology/index.js';

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { TopologyError } from '../../src/errors.js';
 import type { Policy } from '../../src/policy/types.js';
 import { Topology } from '../../src/topology/index.js';
 import { cluster, operator, splitNetwork, thrown } from './fixtures.js';
