@@ -23,14 +23,16 @@ import {
   fmt,
   isMain,
   printResult,
+  RECENT_START,
   ratio,
   target,
   tempDir,
   timed,
 } from './lib.js';
 
+const START = RECENT_START;
+
 const ITEMS = 100;
-const START = 1_700_000_000_000;
 const TOKEN = 'bench-token';
 const BATCH = 10_000;
 
@@ -139,7 +141,7 @@ async function edgeCopy(
     const paging = pageSize === undefined ? {} : { pageSize };
     const points = new TimeSeriesDeputy({ storage, peer, ...paging });
     collectGarbage();
-    const p = await timed(() => points.run(window));
+    const p = await timed(() => points.run(window, { mode: 'overwrite' }));
     if (p.value.state !== 'finished_ok' || p.value.points !== ITEMS * sizes.pointsPerItem) {
       throw new Error(
         `HTTP points back-fill ended ${p.value.state}: ${JSON.stringify(p.value.errors)}`,

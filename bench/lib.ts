@@ -26,7 +26,7 @@ export interface BenchTarget {
   /** The measured value. */
   readonly value: number;
   /** How the value must compare with the threshold. */
-  readonly comparator: '>=' | '<=' | '<' | '>';
+  readonly comparator: '>=' | '<=' | '<' | '>' | '==';
   /** The threshold. */
   readonly threshold: number;
   /** Unit of value and threshold (`×`, `points/s`, `MiB`, `ms`, `%`). */
@@ -78,6 +78,8 @@ export function target(
         return value < limit;
       case '>':
         return value > limit;
+      case '==':
+        return value === limit;
     }
   };
   return {
@@ -142,6 +144,37 @@ export function printResult(result: BenchResult): void {
   for (const t of result.targets) console.log(formatTarget(t));
   for (const note of result.notes) console.log(`  note: ${note}`);
 }
+
+/** The median of `values` (the mean of the middle two for an even count); `NaN` for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Smallest and largest of `values`. */
+export function range(values: readonly number[]): { min: number; max: number } {
+  return { min: Math.min(...values), max: Math.max(...values) };
+}
+
+/** `median (min–max)` of `values`, each shown by `show`. */
+export function medianRange(values: readonly number[], show: (value: number) => string): string {
+  const { min, max } = range(values);
+  return `${show(median(values))} (${show(min)}–${show(max)})`;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A recent start for generated series: UTC midnight three days before this process started
+ * (fixed for the process, so every benchmark and every round uses the same timestamps). The
+ * deputies recover at most `maxRecoveryMs` (7 days by default) back, so benchmark data must be
+ * recent, not a fixed date.
+ */
+export const RECENT_START: number = Math.floor(Date.now() / DAY_MS) * DAY_MS - 3 * DAY_MS;
 
 /** Milliseconds taken by `fn`. */
 export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {

@@ -60,8 +60,14 @@ export async function runMemoryBoundBench(options: BenchOptions): Promise<BenchR
   try {
     const a = await runWorker(small, temp.dir);
     const b = await runWorker(large, temp.dir);
-    for (const r of [a, b]) {
+    for (const [r, points] of [
+      [a, small],
+      [b, large],
+    ] as const) {
       if (r.state !== 'finished_ok') throw new Error(`memory worker run ended ${r.state}`);
+      // A run that synced nothing would "pass" with a flat, tiny RSS: insist on every point.
+      if (r.points !== points)
+        throw new Error(`memory worker synced ${r.points} of ${points} points`);
     }
     const peakRatio = b.peakRss / a.peakRss;
     return {

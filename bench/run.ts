@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runBackfillHttpBench } from './backfill-http.js';
+import { runBackfillItemsBench } from './backfill-items.js';
 import { runBackfillMemoryBench } from './backfill-memory.js';
 import {
   type BenchOptions,
@@ -91,6 +92,7 @@ async function runRouting(options: BenchOptions): Promise<BenchResult> {
 const BENCHMARKS: Readonly<Record<string, (options: BenchOptions) => Promise<BenchResult>>> = {
   'backfill-http': runBackfillHttpBench,
   'backfill-memory': runBackfillMemoryBench,
+  'backfill-items': runBackfillItemsBench,
   'memory-bound': runMemoryBoundBench,
   routing: runRouting,
   'policy-ids': runPolicyIdsBench,

@@ -7,6 +7,7 @@
 import { PeerError } from '../src/errors.js';
 import { PEER_PROTOCOL_VERSION, type RemotePeer } from '../src/peer/types.js';
 import type { Page, PageRequest, Point, TimeWindow } from '../src/storage/types.js';
+import { RECENT_START } from './lib.js';
 
 /** Shape of the generated data. */
 export interface SyntheticPeerOptions {
@@ -15,8 +16,9 @@ export interface SyntheticPeerOptions {
   /** Points per item. */
   readonly pointsPerItem: number;
   /**
-   * Timestamp of every item's first point, epoch ms.
-   * @default 1_700_000_000_000
+   * Timestamp of every item's first point, epoch ms (recent: a deputy recovers at most
+   * `maxRecoveryMs`, 7 days by default, back).
+   * @default RECENT_START (UTC midnight three days before the process started)
    */
   readonly start?: number;
   /**
@@ -43,10 +45,11 @@ function pointValue(index: number, k: number): number {
 
 /**
  * Creates a peer serving `items × pointsPerItem` generated points (no events). Cursors are the
- * last timestamp served, as text.
+ * last timestamp served, as text. Its clock is the real one (`hello().now` is `Date.now()`), so
+ * a deputy measures no clock skew.
  */
 export function syntheticPeer(options: SyntheticPeerOptions): SyntheticPeer {
-  const start = options.start ?? 1_700_000_000_000;
+  const start = options.start ?? RECENT_START;
   const step = options.stepMs ?? 1000;
   const end = start + options.pointsPerItem * step;
   const items = Array.from(
@@ -57,7 +60,11 @@ export function syntheticPeer(options: SyntheticPeerOptions): SyntheticPeer {
   const label = 'synthetic';
   const peer: RemotePeer = {
     label,
-    hello: async () => ({ instanceId: label, protocolVersion: PEER_PROTOCOL_VERSION, now: end }),
+    hello: async () => ({
+      instanceId: label,
+      protocolVersion: PEER_PROTOCOL_VERSION,
+      now: Date.now(),
+    }),
     listItems: async () => [...items],
     readPoints: async (
       item: string,

@@ -86,6 +86,11 @@ export async function start(options: ExpressServiceOptions): Promise<RunningExpr
       ready: status.caughtUp,
       caughtUp: status.caughtUp,
       running: status.running,
+      // What is still missing: the gaps of each deputy's ledger (empty when caught up).
+      gaps: {
+        timeSeries: status.gaps.timeSeries?.length ?? 0,
+        events: status.gaps.events?.length ?? 0,
+      },
       deputies: { timeSeries: deputy('timeSeries'), events: deputy('events') },
     });
   });

@@ -81,7 +81,8 @@ export async function start(options: NodeHttpServerOptions): Promise<RunningNode
   const url = `http://${host}:${port}/edge-ha/v1`;
   log(`${options.instanceId} serves its storage at ${url}`);
 
-  // 2. Catch up from the peers: the governor computes the downtime window and runs the deputies.
+  // 2. Catch up from the peers: the governor adds the time this node was down to its gap ledger
+  //    and syncs it (the peer wins only where this node was down; around it, it merges).
   const peers = (options.peers ?? []).map((peerUrl) =>
     httpPeer({ url: peerUrl, token: options.token }),
   );

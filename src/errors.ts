@@ -185,15 +185,15 @@ export type StorageErrorCode =
   | 'STORAGE_INVALID_RECORD'
   /** A value is outside what the adapter can store (non-finite number, huge string, …). */
   | 'STORAGE_VALUE_OUT_OF_RANGE'
-  /** A point given to `replacePoints` lies outside its window (a repeated timestamp is `STORAGE_INVALID_RECORD`). */
+  /** A point given to `replacePoints` or `mergePoints` lies outside its window (a repeated timestamp is `STORAGE_INVALID_RECORD`). */
   | 'STORAGE_POINT_OUTSIDE_WINDOW'
-  /** The sync state record is malformed. */
+  /** A sync-state key or value is malformed (value not a JSON object or longer than 65,536 characters as JSON, key empty or longer than 2048), also as the `syncState` option of a sync write. */
   | 'STORAGE_INVALID_SYNC_STATE'
   /** The stored schema is newer than this adapter understands, or otherwise unusable. */
   | 'STORAGE_SCHEMA'
   /** An optional dependency of the adapter is missing (e.g. `better-sqlite3`). */
   | 'STORAGE_DEPENDENCY_MISSING'
-  /** The underlying store failed (I/O error, constraint, corrupted file). */
+  /** The underlying store failed (I/O error, constraint, corrupted file, a stored record that does not parse). */
   | 'STORAGE_BACKEND';
 
 /** Thrown by storage adapters. Integrators' own adapters should throw it too. */
@@ -275,6 +275,18 @@ export type SyncErrorCode =
   | 'SYNC_FAILED'
   /** Part of the downtime lies before the maximum recovery window and was not recovered. */
   | 'SYNC_UNRECOVERABLE'
+  /**
+   * The clocks of this node and its peer differ by more than `maxClockSkewMs`: the run changed
+   * nothing. Fix the clocks (NTP) or raise the option.
+   */
+  | 'SYNC_CLOCK_SKEW'
+  /** The gap ledger holds its maximum number of gaps and the new gap could not be merged in. */
+  | 'SYNC_LEDGER_FULL'
+  /**
+   * A stored sync-state record is not in a format this edge-ha understands (written by a newer
+   * version, or damaged); nothing was changed.
+   */
+  | 'SYNC_STATE_FORMAT'
   /** An event listener threw; reported in `SyncState`, never thrown into the run. */
   | 'SYNC_LISTENER_FAILED'
   /** The state machine was asked for a transition not in its table (a bug in edge-ha). */

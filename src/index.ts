@@ -22,6 +22,7 @@ export type {
   DeputyOperation,
   DeputyOptions,
   DeputyProgress,
+  DeputyRecord,
   DeputyRetryEvent,
   DeputyRunError,
   DeputyRunOptions,
@@ -33,6 +34,10 @@ export type {
   DeputyTransitionEvent,
   ExponentialBackoffOptions,
   RetryOptions,
+  SyncGap,
+  SyncGapInput,
+  SyncGapMode,
+  SyncGapReason,
   SyncStateLevel,
   SyncStateMessage,
 } from './deputy/index.js';
@@ -69,17 +74,17 @@ export {
   TopologyError,
 } from './errors.js';
 export type {
+  Downtime,
+  DowntimeInput,
+  GovernorDowntime,
   GovernorEvents,
   GovernorHeartbeat,
-  GovernorRecovery,
   GovernorRunResult,
   GovernorStatus,
   HAGovernorOptions,
-  RecoveryBasis,
-  RecoveryWindow,
-  RecoveryWindowInput,
+  HeartbeatInfo,
 } from './governor/index.js';
-export { computeRecoveryWindow, HAGovernor } from './governor/index.js';
+export { computeDowntime, HAGovernor } from './governor/index.js';
 export type {
   HttpPeerOptions,
   LocalPeerOptions,
@@ -145,8 +150,9 @@ export type {
   PointValue,
   StorageAdapter,
   StorageCapabilities,
-  SyncRunState,
-  SyncStateRecord,
+  SyncStateValue,
+  SyncStateWrite,
+  SyncWriteOptions,
   TimeWindow,
 } from './storage/types.js';
 export type {

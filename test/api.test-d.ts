@@ -15,6 +15,11 @@ import {
   type QueryRoute,
   type RemotePeer,
   type StorageAdapter,
+  type SyncGap,
+  type SyncGapMode,
+  type SyncGapReason,
+  type SyncStateValue,
+  type TimeSeriesDeputy,
   Topology,
 } from '../src/index.js';
 import { openSqliteStorage } from '../src/sqlite/index.js';
@@ -57,5 +62,26 @@ describe('public types', () => {
     expectTypeOf(
       new HAGovernor({ storage: new MemoryStorageAdapter(), peers: [] as RemotePeer[] }),
     ).toHaveProperty('status');
+  });
+
+  it('types the gap ledger and the v2 storage contract', () => {
+    expectTypeOf<SyncGapMode>().toEqualTypeOf<'overwrite' | 'merge'>();
+    expectTypeOf<SyncGapReason>().toEqualTypeOf<
+      'downtime' | 'margin' | 'reported' | 'requested' | 'firstStart' | 'migrated'
+    >();
+    expectTypeOf<SyncGap['pendingMargins']>().toEqualTypeOf<{
+      readonly heartbeat: number;
+    } | null>();
+    expectTypeOf<StorageAdapter['mergePoints']>().returns.resolves.toEqualTypeOf<number>();
+    expectTypeOf<StorageAdapter['readSyncState']>().returns.resolves.toEqualTypeOf<
+      SyncStateValue | undefined
+    >();
+    expectTypeOf<TimeSeriesDeputy['run']>()
+      .parameter(1)
+      .toExtend<{ mode?: SyncGapMode | undefined } | undefined>();
+    expectTypeOf<HAGovernor['reportGap']>().returns.resolves.toEqualTypeOf<void>();
+    expectTypeOf<ReturnType<HAGovernor['status']>['gaps']['timeSeries']>().toEqualTypeOf<
+      readonly SyncGap[] | null
+    >();
   });
 });

@@ -244,13 +244,18 @@ export interface GovernorTuning {
   heartbeatIntervalMs?: number;
   /** `--overlap-ms`. */
   overlapMs?: number;
+  /** `--max-clock-skew-ms`. */
+  maxClockSkewMs?: number;
   /** `--max-recovery-ms`. */
   maxRecoveryMs?: number;
   /** `--lookback-ms`. */
   firstStartLookbackMs?: number;
 }
 
-/** Reads `--heartbeat-ms`, `--overlap-ms`, `--max-recovery-ms` and `--lookback-ms` (when given). */
+/**
+ * Reads `--heartbeat-ms`, `--overlap-ms`, `--max-clock-skew-ms`, `--max-recovery-ms` and
+ * `--lookback-ms` (when given).
+ */
 export function governorTuning(args: ParsedArgs): GovernorTuning {
   const tuning: GovernorTuning = {};
   const day = 86_400_000;
@@ -258,10 +263,12 @@ export function governorTuning(args: ParsedArgs): GovernorTuning {
     integerOption(stringOption(args, name), name, { min, max });
   const heartbeat = read('heartbeat-ms', 10, day);
   const overlap = read('overlap-ms', 0, day);
+  const maxSkew = read('max-clock-skew-ms', 1, Number.MAX_SAFE_INTEGER);
   const maxRecovery = read('max-recovery-ms', 1, Number.MAX_SAFE_INTEGER);
   const lookback = read('lookback-ms', 0, Number.MAX_SAFE_INTEGER);
   if (heartbeat !== undefined) tuning.heartbeatIntervalMs = heartbeat;
   if (overlap !== undefined) tuning.overlapMs = overlap;
+  if (maxSkew !== undefined) tuning.maxClockSkewMs = maxSkew;
   if (maxRecovery !== undefined) tuning.maxRecoveryMs = maxRecovery;
   if (lookback !== undefined) tuning.firstStartLookbackMs = lookback;
   return tuning;

@@ -2,6 +2,7 @@
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Clock } from '../clock.js';
 import { createPeerHandler, type PeerHandlerLogEntry } from '../peer/http-handler.js';
 import { toNodeListener } from '../peer/node-listener.js';
 import { DEFAULT_PEER_BASE_PATH } from '../peer/wire.js';
@@ -36,6 +37,8 @@ export interface PeerServerOptions {
   readonly port: number;
   /** Error-reply hook (failed authentications, storage failures). */
   readonly log?: (entry: PeerHandlerLogEntry) => void;
+  /** Clock whose time `hello` reports (tests simulate a skewed peer with it). @default systemClock */
+  readonly clock?: Clock;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -68,6 +71,7 @@ export async function startPeerServer(options: PeerServerOptions): Promise<PeerS
       token: options.token,
       instanceId,
       ...(options.log === undefined ? {} : { log: options.log }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
     }),
   );
   const urlHost = host.includes(':') ? `[${host}]` : host;

@@ -92,12 +92,17 @@ const GOVERNOR_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'overlap-ms': {
     type: 'string',
     placeholder: '<ms>',
-    description: 'Margin subtracted from the start of the downtime window (clock skew)',
+    description: 'Smallest merge margin on each side of a downtime (default: 60000)',
+  },
+  'max-clock-skew-ms': {
+    type: 'string',
+    placeholder: '<ms>',
+    description: 'Largest clock difference to the peer accepted (default: 300000)',
   },
   'max-recovery-ms': {
     type: 'string',
     placeholder: '<ms>',
-    description: 'Longest window recovered; older downtime is reported as unrecoverable',
+    description: 'Oldest data recovered; anything older is reported as unrecoverable',
   },
   'lookback-ms': {
     type: 'string',
@@ -176,6 +181,11 @@ export const SYNC: CommandSpec = {
       description: 'Sync this window instead of the downtime (ISO 8601 or epoch ms; needs --to)',
     },
     to: { type: 'string', placeholder: '<time>', description: 'End of the window (exclusive)' },
+    mode: {
+      type: 'string',
+      placeholder: '<merge|overwrite>',
+      description: 'How --from/--to is applied: merge (default, local points stay) or overwrite',
+    },
     'all-items': {
       type: 'boolean',
       description: 'Register every item the peer trends locally first (default: only local items)',
@@ -184,9 +194,16 @@ export const SYNC: CommandSpec = {
     format: FORMAT,
   },
   details: [
-    'Without --from/--to the window is the downtime recorded in the file: [min(LastUpToDate, ' +
-      'heartbeat) - overlap, now). Time series are synced for the items trended locally; use ' +
-      '--all-items to adopt every item of the peer.',
+    'The file keeps a gap ledger: what this node is missing. Without --from/--to the sync adds ' +
+      'the downtime since the last heartbeat and syncs every gap of the ledger: the peer wins ' +
+      'only where this node was down; around it (clock-skew margins) and for --from/--to it ' +
+      'merges, so no local point is changed. --mode overwrite lets the peer win in --from/--to.',
+    'A --from/--to window is recovered in full, however old: --max-recovery-ms then defaults to ' +
+      'reach back to --from.',
+    'sync is for a file no process is serving (use serve --peer for a running node): afterwards ' +
+      'the file counts as stopped at the start of the sync, so the next start syncs from there.',
+    'Time series are synced for the items trended locally; use --all-items to adopt every item ' +
+      'of the peer.',
   ],
   examples: [
     'EDGE_HA_TOKEN=s3cret edge-ha sync --db a.sqlite --peer http://10.0.0.6:7070',

@@ -1,5 +1,6 @@
 /** Printing a governor's deputies as they work: transitions, progress, messages, summaries. */
 
+import type { SyncGap } from '../deputy/ledger.js';
 import type {
   DeputyKind,
   DeputyProgress,
@@ -7,7 +8,7 @@ import type {
   DeputyTransitionEvent,
   SyncStateMessage,
 } from '../deputy/types.js';
-import type { GovernorRunResult, HAGovernor } from '../governor/governor.js';
+import type { GovernorRunResult, GovernorStatus, HAGovernor } from '../governor/governor.js';
 import type { TimeWindow } from '../storage/types.js';
 import { clockTime } from './demo/report.js';
 import type { CliStream } from './io.js';
@@ -31,7 +32,9 @@ export function formatSummary(summary: DeputyRunSummary): string {
     summary.kind === 'timeSeries'
       ? `${summary.items.ok}/${summary.items.total} items, ${summary.points} points`
       : `${summary.eventsInserted} of ${summary.events} events inserted`;
-  const failed = summary.items.failed > 0 ? `, ${summary.items.failed} items failed` : '';
+  const failed =
+    (summary.items.skipped > 0 ? `, ${summary.items.skipped} items unknown to the peer` : '') +
+    (summary.items.failed > 0 ? `, ${summary.items.failed} items failed` : '');
   const peer = summary.peer ? `, from ${summary.peer}` : '';
   return `[${kindLabel(summary.kind)}] ${summary.state} (${summary.code}) in ${summary.durationMs} ms: ${work}${failed}, ${summary.pages} pages, ${summary.retries} retries${peer}`;
 }
@@ -93,16 +96,40 @@ export function attachSyncOutput(
   };
 }
 
-/** The summaries of a governor run (enabled deputies only) and the window they synced. */
+/** One gap as a line: `gap 3 [1700000000000, 1700000060000) 60 s overwrite (downtime)`. */
+export function formatGap(gap: SyncGap): string {
+  const seconds = (gap.to - gap.from) / 1000;
+  const pending = gap.pendingMargins === null ? '' : ', clock-skew margins pending';
+  return `gap ${gap.id} [${gap.from}, ${gap.to}) ${seconds} s ${gap.mode} (${gap.reason}${pending})`;
+}
+
+/** The gaps of a run, one line each (`nothing to sync` for none). */
+export function formatGaps(gaps: readonly SyncGap[]): string[] {
+  return gaps.length === 0 ? ['gaps: nothing to sync'] : gaps.map(formatGap);
+}
+
+/**
+ * The gaps left in a governor's ledgers after a run, per deputy (`series 1, events 1`), or
+ * `null` when both are empty (caught up).
+ */
+export function formatGapsLeft(gaps: GovernorStatus['gaps']): string | null {
+  const parts: string[] = [];
+  if ((gaps.timeSeries?.length ?? 0) > 0) parts.push(`series ${gaps.timeSeries?.length}`);
+  if ((gaps.events?.length ?? 0) > 0) parts.push(`events ${gaps.events?.length}`);
+  return parts.length === 0 ? null : parts.join(', ');
+}
+
+/** The summaries of a governor run (enabled deputies only) and the gaps they synced. */
 export function runOutcome(result: GovernorRunResult): {
   summaries: DeputyRunSummary[];
+  gaps: readonly SyncGap[];
   window: TimeWindow | null;
   ok: boolean;
 } {
   const summaries = [result.timeSeries, result.events].filter(
     (summary): summary is DeputyRunSummary => summary !== null,
   );
-  const window = summaries[0]?.window ?? null;
+  const first = summaries[0];
   const ok = summaries.length > 0 && summaries.every((summary) => summary.state === 'finished_ok');
-  return { summaries, window, ok };
+  return { summaries, gaps: first?.gaps ?? [], window: first?.window ?? null, ok };
 }

@@ -1,21 +1,35 @@
 /**
  * The deputy driver (SPEC §4): runs the state machine of {@link DEPUTY_TRANSITIONS} against a
- * remote peer, applies pages to the local storage, checkpoints, retries and reports.
+ * remote peer over the gaps of its ledger, applies pages to the local storage (one durable
+ * commit per page: the data and that item's progress together), retries and reports.
+ *
+ * The rules are elsewhere, as data and pure functions: the ledger and its margins in
+ * `ledger.ts`, the progress rule of a read in `pages.ts`, the states in `states.ts`.
  */
 
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from '../clock.js';
 import { isEdgeHaError, PeerError, SyncError } from '../errors.js';
 import { PEER_PROTOCOL_VERSION, type PeerHello, type RemotePeer } from '../peer/types.js';
-import type {
-  EventRecord,
-  JsonValue,
-  Point,
-  StorageAdapter,
-  SyncStateRecord,
-  TimeWindow,
-} from '../storage/types.js';
+import type { EventRecord, StorageAdapter, SyncStateWrite, TimeWindow } from '../storage/types.js';
 import { MAX_PAGE_LIMIT } from '../storage/validate.js';
+import {
+  addGap,
+  applyMargins,
+  copyGap,
+  EMPTY_LEDGER,
+  type GapLedger,
+  hull,
+  readLedger,
+  readProgress,
+  removeGaps,
+  type SyncGap,
+  type SyncGapInput,
+  skewMargin,
+  writeLedger,
+  writeProgress,
+} from './ledger.js';
+import { approxEventsJsonBytes, approxPointsJsonBytes, PageGuard, pool } from './pages.js';
 import {
   type BackoffFunction,
   cancelledError,
@@ -31,6 +45,7 @@ import {
   isFinishedState,
   stepOrThrow,
 } from './states.js';
+import { SyncStateLog } from './sync-state-log.js';
 import type {
   DeputyEvents,
   DeputyItemStatus,
@@ -38,26 +53,27 @@ import type {
   DeputyOperation,
   DeputyOptions,
   DeputyProgress,
+  DeputyRecord,
   DeputyRunError,
   DeputyRunOptions,
   DeputyRunSummary,
   DeputySnapshot,
   SyncStateLevel,
-  SyncStateMessage,
 } from './types.js';
 import { type EventPosition, validateEventsPage, validatePointsPage } from './validate.js';
 
-/** Checkpoint key of the event deputy in its sync record. */
-export const EVENTS_CHECKPOINT_KEY = '@events';
+/** Progress name of the event deputy (its progress record is `<key>:progress:@events`). */
+export const EVENTS_PROGRESS_NAME = '@events';
 
-const EMPTY_RECORD: SyncStateRecord = Object.freeze({
-  lastUpToDate: null,
-  heartbeat: null,
-  run: null,
-});
+/** Longest deputy key (progress keys append `:progress:` and an item id of up to 1024). */
+const MAX_DEPUTY_KEY_LENGTH = 512;
 
 function formatWindow(window: TimeWindow): string {
   return `[${window.from}, ${window.to})`;
+}
+
+function formatGap(gap: SyncGap): string {
+  return `${formatWindow(gap)} ${gap.mode} (${gap.reason})`;
 }
 
 function errorCode(error: unknown): string {
@@ -73,12 +89,13 @@ function positiveInteger(
   value: number | undefined,
   fallback: number,
   max = Number.MAX_SAFE_INTEGER,
+  min = 1,
 ): number {
   const result = value ?? fallback;
-  if (!Number.isSafeInteger(result) || result < 1 || result > max) {
+  if (!Number.isSafeInteger(result) || result < min || result > max) {
     throw new SyncError(
       'SYNC_INVALID_OPTION',
-      `Deputy option ${name} must be an integer from 1 to ${max}; got ${String(value)}.`,
+      `Deputy option ${name} must be an integer from ${min} to ${max}; got ${String(value)}.`,
     );
   }
   return result;
@@ -104,7 +121,9 @@ export function assertSyncWindow(window: unknown): asserts window is TimeWindow 
 interface Counters {
   itemsTotal: number;
   itemsDone: number;
+  itemsSkipped: number;
   itemsFailed: number;
+  pointsReceived: number;
   points: number;
   events: number;
   eventsInserted: number;
@@ -116,7 +135,9 @@ function zeroCounters(): Counters {
   return {
     itemsTotal: 0,
     itemsDone: 0,
+    itemsSkipped: 0,
     itemsFailed: 0,
+    pointsReceived: 0,
     points: 0,
     events: 0,
     eventsInserted: 0,
@@ -127,26 +148,31 @@ function zeroCounters(): Counters {
 
 /** Per-run mutable data. */
 interface RunContext {
-  readonly window: TimeWindow;
   readonly signal: AbortSignal;
   readonly startedAt: number;
-  readonly checkpoints: Map<string, number>;
   readonly errors: DeputyRunError[];
-  readonly unrecoverable: TimeWindow | null;
+  /** The gaps this run works on, sorted by start (margins applied). */
+  plan: readonly SyncGap[];
+  planIds: ReadonlySet<number>;
   resumed: boolean;
-  heartbeat: number | null;
   peer: RemotePeer | null;
   retries: number;
+  /** Event id → timestamp of every event received in this run (duplicate detection). */
+  readonly eventIds: Map<string, number>;
 }
 
 /**
  * The deputy state machine driver; {@link TimeSeriesDeputy} and {@link EventDeputy} fix its
  * `kind`.
  *
- * A run walks `idle(0) → started(1) → waiting_for_connection(2) → sending_sync_request(3) →
- * waiting_for_reply(4) → finished_ok(5) | finished_with_error(6)`. Each state is committed, then
- * the `transition` event is emitted; a listener that throws is reported as a `SYNC_LISTENER_FAILED`
- * SyncState error and never reaches the run.
+ * A deputy keeps a durable **gap ledger**: the windows its node is missing (a downtime, the
+ * unfinished part of an earlier run, a gap a host reported). A run walks
+ * `idle(0) → started(1) → waiting_for_connection(2) → sending_sync_request(3) →
+ * waiting_for_reply(4) → finished_ok(5) | finished_with_error(6)` and syncs every gap of the
+ * ledger: in a downtime the remote wins (overwrite), everywhere else it merges (a remote point
+ * is written only where the local has none). A gap leaves the ledger when the run commits it.
+ * Each state is committed, then the `transition` event is emitted; a listener that throws is
+ * reported as a `SYNC_LISTENER_FAILED` SyncState error and never reaches the run.
  */
 export class Deputy extends EventEmitter<DeputyEvents> {
   /** Which kind of deputy this is. */
@@ -162,27 +188,32 @@ export class Deputy extends EventEmitter<DeputyEvents> {
   readonly #retries: number;
   readonly #backoff: BackoffFunction;
   readonly #replyTimeoutMs: number;
-  readonly #messageLimit: number;
+  readonly #log: SyncStateLog;
+  readonly #itemList: 'local' | 'remote' | 'union';
+  readonly #overlapMs: number;
+  readonly #maxSkewMs: number;
+  readonly #maxRecoveryMs: number;
+  readonly #maxShortPages: number;
 
   #state: DeputyStateName = 'idle';
-  #lastUpToDate: number | null = null;
+  #ledger: GapLedger = EMPTY_LEDGER;
+  #loaded: Promise<void> | null = null;
+  #ledgerChain: Promise<unknown> = Promise.resolve();
   #running: Promise<DeputyRunSummary> | null = null;
   #controller: AbortController | null = null;
   #closed = false;
-  #window: TimeWindow | null = null;
+  #plan: readonly SyncGap[] = [];
+  #currentGap: SyncGap | null = null;
   #peerLabel: string | null = null;
   #clockSkewMs: number | null = null;
-  #messages: SyncStateMessage[] = [];
-  #dropped = 0;
   #lastRun: DeputyRunSummary | null = null;
-  #persistChain: Promise<void> = Promise.resolve();
   readonly #itemStatus = new Map<string, DeputyItemStatus>();
   #counters: Counters = zeroCounters();
   #remoteItems: ReadonlySet<string> = new Set();
-  #localItems: readonly string[] = [];
+  #runItems: readonly string[] = [];
 
   /**
-   * @param kind - `timeSeries` (remote wins) or `events` (local wins).
+   * @param kind - `timeSeries` (remote wins in a downtime) or `events` (local wins).
    * @param options - See {@link DeputyOptions}.
    * @throws {SyncError} `SYNC_INVALID_OPTION` when an option is invalid.
    */
@@ -202,8 +233,15 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     }
     this.kind = kind;
     this.key = options.key ?? `edge-ha:${kind}`;
-    if (typeof this.key !== 'string' || this.key.length === 0) {
-      throw new SyncError('SYNC_INVALID_OPTION', 'Deputy option key must be a non-empty string.');
+    if (
+      typeof this.key !== 'string' ||
+      this.key.length === 0 ||
+      this.key.length > MAX_DEPUTY_KEY_LENGTH
+    ) {
+      throw new SyncError(
+        'SYNC_INVALID_OPTION',
+        `Deputy option key must be a non-empty string of at most ${MAX_DEPUTY_KEY_LENGTH} characters.`,
+      );
     }
     this.#storage = options.storage;
     this.#clock = options.clock ?? systemClock;
@@ -211,7 +249,29 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     this.#pageSize = positiveInteger('pageSize', options.pageSize, 5000, MAX_PAGE_LIMIT);
     this.#concurrency = positiveInteger('concurrency', options.concurrency, 4);
     this.#replyTimeoutMs = positiveInteger('replyTimeoutMs', options.replyTimeoutMs, 30_000);
-    this.#messageLimit = positiveInteger('syncStateLimit', options.syncStateLimit, 100);
+    this.#log = new SyncStateLog(
+      kind,
+      this.#clock,
+      positiveInteger('syncStateLimit', options.syncStateLimit, 100),
+    );
+    this.#overlapMs = positiveInteger('overlapMs', options.overlapMs, 60_000, undefined, 0);
+    this.#maxSkewMs = positiveInteger('maxClockSkewMs', options.maxClockSkewMs, 300_000);
+    this.#maxRecoveryMs = positiveInteger('maxRecoveryMs', options.maxRecoveryMs, 7 * 86_400_000);
+    this.#maxShortPages = positiveInteger(
+      'maxShortPages',
+      options.maxShortPages,
+      100,
+      undefined,
+      0,
+    );
+    const items = options.items ?? 'local';
+    if (items !== 'local' && items !== 'remote' && items !== 'union') {
+      throw new SyncError(
+        'SYNC_INVALID_OPTION',
+        `Deputy option items must be 'local', 'remote' or 'union'; got ${JSON.stringify(items)}.`,
+      );
+    }
+    this.#itemList = items;
     const retries = options.retry?.retries ?? 5;
     if (!Number.isSafeInteger(retries) || retries < 0) {
       throw new SyncError(
@@ -233,9 +293,14 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     return DEPUTY_STATES[this.#state];
   }
 
-  /** LastUpToDate as last read or written by this deputy (see {@link Deputy.load}). */
+  /** LastUpToDate: the time of the last transition to finished_ok (as last loaded or written). */
   get lastUpToDate(): number | null {
-    return this.#lastUpToDate;
+    return this.#ledger.lastUpToDate;
+  }
+
+  /** The gap ledger as last loaded or written: what this deputy is missing (copies). */
+  get gaps(): readonly SyncGap[] {
+    return this.#ledger.gaps.map(copyGap);
   }
 
   /** Whether a run is in progress. */
@@ -243,32 +308,141 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     return this.#running !== null;
   }
 
-  /**
-   * Reads this deputy's durable record (LastUpToDate, pending run) from storage and caches
-   * LastUpToDate for {@link Deputy.snapshot}.
-   */
-  async load(): Promise<SyncStateRecord> {
-    const record = (await this.#storage.readSyncState(this.key)) ?? EMPTY_RECORD;
-    this.#lastUpToDate = record.lastUpToDate;
-    return record;
+  /** The ledger is empty and the last run ended finished_ok. */
+  get caughtUp(): boolean {
+    return this.#ledger.gaps.length === 0 && this.#lastRun?.state === 'finished_ok';
+  }
+
+  #progressKey(name: string): string {
+    return `${this.key}:progress:${name}`;
   }
 
   /**
-   * Syncs `window` from the remote. Resolves with the run's summary whether it finished ok or
-   * with an error (check `summary.state`); rejects only for misuse: `SYNC_INVALID_WINDOW`,
-   * `SYNC_BUSY` (a run is in progress), `SYNC_CLOSED`.
+   * Reads this deputy's durable record (gap ledger, LastUpToDate) from storage, the first time
+   * it is needed. A record written by edge-ha 0.1.0 is migrated: its pending run becomes a merge
+   * gap and its checkpoints become progress records, so the interrupted sync resumes and never
+   * overwrites what the node recorded.
    *
-   * If an interrupted run of this deputy is pending in storage, its checkpoints are reused for
-   * the part of `window` they cover, so a crash resumes instead of restarting.
+   * @throws {SyncError} `SYNC_STATE_FORMAT` for a record this version does not understand.
+   */
+  async load(): Promise<DeputyRecord> {
+    this.#loaded ??= this.#exclusive(async () => {
+      const value = await this.#storage.readSyncState(this.key);
+      const { ledger, migrated } = readLedger(value, this.key, this.#clock.now());
+      if (migrated !== null) {
+        for (const [name, through] of migrated.checkpoints) {
+          await this.#storage.writeSyncState(
+            this.#progressKey(name),
+            writeProgress(new Map([[migrated.gapId, through]]), null),
+          );
+        }
+        await this.#storage.writeSyncState(this.key, writeLedger(ledger));
+      }
+      this.#ledger = ledger;
+    }).catch((error: unknown) => {
+      this.#loaded = null;
+      throw error;
+    });
+    await this.#loaded;
+    return this.#record();
+  }
+
+  #record(): DeputyRecord {
+    const { lastUpToDate, gaps, unrecoverable } = this.#ledger;
+    return { lastUpToDate, gaps: gaps.map(copyGap), unrecoverable: unrecoverable.map(copyWindow) };
+  }
+
+  /** Runs `task` after every earlier ledger change (ledger writes never interleave). */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#ledgerChain.then(task, task);
+    this.#ledgerChain = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Writes the ledger `change` makes of the current one; the memory copy follows the store. */
+  async #changeLedger(change: (ledger: GapLedger) => GapLedger): Promise<GapLedger> {
+    await this.load();
+    return this.#exclusive(async () => {
+      const next = change(this.#ledger);
+      if (next !== this.#ledger) {
+        await this.#storage.writeSyncState(this.key, writeLedger(next));
+        this.#ledger = next;
+      }
+      return next;
+    });
+  }
+
+  #cutoff(): number {
+    return this.#clock.now() - this.#maxRecoveryMs;
+  }
+
+  /**
+   * Adds a gap to the durable ledger (it is synced by the next run). The part older than
+   * `maxRecoveryMs` is recorded as unrecoverable; a gap already covered by one of the same mode
+   * is not added twice. Resolves with the gap now covering it, or `null` when nothing of it is
+   * left to sync.
+   *
+   * @example
+   * ```ts
+   * // a write of [from, to) could not be delivered to this node: merge it from the peer
+   * await deputy.addGap({ from, to, mode: 'merge', reason: 'reported' });
+   * await deputy.run();
+   * ```
+   * @throws {SyncError} `SYNC_INVALID_WINDOW`, `SYNC_INVALID_OPTION` (mode, reason),
+   * `SYNC_LEDGER_FULL`, `SYNC_CLOSED`.
+   */
+  async addGap(input: SyncGapInput): Promise<SyncGap | null> {
+    if (this.#closed) {
+      throw new SyncError('SYNC_CLOSED', 'This deputy is closed; create a new one to sync again.');
+    }
+    assertSyncWindow(input);
+    if (input.mode !== 'merge' && input.mode !== 'overwrite') {
+      throw new SyncError(
+        'SYNC_INVALID_OPTION',
+        `A gap's mode must be 'merge' or 'overwrite'; got ${JSON.stringify(input.mode)}.`,
+      );
+    }
+    let added: SyncGap | null = null;
+    let lost: TimeWindow | null = null;
+    await this.#changeLedger((ledger) => {
+      const busy = this.#running === null ? undefined : new Set(this.#plan.map((gap) => gap.id));
+      const result = addGap(ledger, input, this.#clock.now(), this.#cutoff(), busy);
+      added = result.gap;
+      lost = result.unrecoverable;
+      return result.ledger;
+    });
+    if (lost !== null) this.#reportUnrecoverable([lost]);
+    return added;
+  }
+
+  #reportUnrecoverable(windows: readonly TimeWindow[]): void {
+    for (const window of windows) {
+      this.#report(
+        'warning',
+        `Data in ${formatWindow(window)} is older than maxRecoveryMs (${this.#maxRecoveryMs} ms) and is not recovered.`,
+        { code: 'SYNC_UNRECOVERABLE' },
+      );
+    }
+  }
+
+  /**
+   * Syncs every gap of the ledger from the remote. With a `window`, first adds it as a
+   * `requested` gap (in `options.mode`: `merge` by default, `overwrite` to let the remote win).
+   * Resolves with the run's summary whether it finished ok or with an error (check
+   * `summary.state`); rejects only for misuse: `SYNC_INVALID_WINDOW`, `SYNC_BUSY` (a run is in
+   * progress), `SYNC_CLOSED`.
+   *
+   * Progress is committed per item with each page, so a run interrupted by a crash resumes where
+   * it stopped. An empty ledger finishes ok at once (nothing to sync).
    *
    * @example
    * ```ts
    * const deputy = new TimeSeriesDeputy({ storage, peer });
-   * const summary = await deputy.run({ from: downSince, to: Date.now() });
+   * const summary = await deputy.run({ from: downSince, to: Date.now() }, { mode: 'overwrite' });
    * if (summary.state === 'finished_with_error') console.error(summary.errors);
    * ```
    */
-  run(window: TimeWindow, options: DeputyRunOptions = {}): Promise<DeputyRunSummary> {
+  run(window?: TimeWindow, options: DeputyRunOptions = {}): Promise<DeputyRunSummary> {
     if (this.#closed) {
       return Promise.reject(
         new SyncError('SYNC_CLOSED', 'This deputy is closed; create a new one to sync again.'),
@@ -282,8 +456,15 @@ export class Deputy extends EventEmitter<DeputyEvents> {
         ),
       );
     }
+    const mode = options.mode ?? 'merge';
     try {
-      assertSyncWindow(window);
+      if (window !== undefined) assertSyncWindow(window);
+      if (mode !== 'merge' && mode !== 'overwrite') {
+        throw new SyncError(
+          'SYNC_INVALID_OPTION',
+          `Run option mode must be 'merge' or 'overwrite'; got ${JSON.stringify(mode)}.`,
+        );
+      }
     } catch (error) {
       return Promise.reject(error);
     }
@@ -293,12 +474,9 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     if (external?.aborted) controller.abort(external.reason);
     else external?.addEventListener('abort', onAbort, { once: true });
     this.#controller = controller;
-    const unrecoverable = options.unrecoverable ?? null;
-    const running = this.#execute(
-      { from: window.from, to: window.to },
-      controller.signal,
-      unrecoverable,
-    ).finally(() => {
+    const requested: SyncGapInput | null =
+      window === undefined ? null : { from: window.from, to: window.to, mode, reason: 'requested' };
+    const running = this.#execute(requested, controller.signal).finally(() => {
       external?.removeEventListener('abort', onAbort);
       this.#running = null;
       this.#controller = null;
@@ -318,6 +496,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     const running = this.#running;
     this.cancel(new SyncError('SYNC_CLOSED', 'The deputy was closed.'));
     if (running !== null) await running.catch(() => undefined);
+    await this.#ledgerChain;
   }
 
   /** The deputy's state as JSON-safe data. */
@@ -327,12 +506,15 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       state: this.#state,
       code: DEPUTY_STATES[this.#state],
       running: this.#running !== null,
-      lastUpToDate: this.#lastUpToDate,
-      window: this.#window,
+      lastUpToDate: this.#ledger.lastUpToDate,
+      window: hull(this.#plan),
+      gaps: this.#ledger.gaps.map(copyGap),
+      unrecoverable: this.#ledger.unrecoverable.map(copyWindow),
+      caughtUp: this.caughtUp,
       peer: this.#peerLabel,
       clockSkewMs: this.#clockSkewMs,
-      syncState: [...this.#messages],
-      droppedMessages: this.#dropped,
+      syncState: this.#log.messages,
+      droppedMessages: this.#log.dropped,
       progress: this.#progress(),
       items: Object.fromEntries(this.#itemStatus),
       lastRun: this.#lastRun,
@@ -347,26 +529,8 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       (this.emit as (event: K, ...rest: DeputyEvents[K]) => boolean)(name, ...args);
     } catch (error) {
       const text = `A "${name}" listener threw (${errorMessage(error)}); the run continues.`;
-      if (name === 'syncState')
-        this.#store(this.#makeMessage('error', 'SYNC_LISTENER_FAILED', text, null));
+      if (name === 'syncState') this.#log.add('error', 'SYNC_LISTENER_FAILED', text, null);
       else this.#report('error', text, { code: 'SYNC_LISTENER_FAILED' });
-    }
-  }
-
-  #makeMessage(
-    level: SyncStateLevel,
-    code: string | null,
-    message: string,
-    item: string | null,
-  ): SyncStateMessage {
-    return { kind: this.kind, at: this.#clock.now(), level, code, item, message };
-  }
-
-  #store(message: SyncStateMessage): void {
-    this.#messages.push(message);
-    if (this.#messages.length > this.#messageLimit) {
-      this.#messages.shift();
-      this.#dropped++;
     }
   }
 
@@ -376,13 +540,18 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     message: string,
     extra: { code?: string; item?: string } = {},
   ): void {
-    const entry = this.#makeMessage(level, extra.code ?? null, message, extra.item ?? null);
-    this.#store(entry);
+    const entry = this.#log.add(level, extra.code ?? null, message, extra.item ?? null);
     this.#safeEmit('syncState', entry);
   }
 
   #progress(): DeputyProgress {
-    return { kind: this.kind, window: this.#window, ...this.#counters };
+    return {
+      kind: this.kind,
+      window: hull(this.#plan),
+      gapsTotal: this.#plan.length,
+      gap: this.#currentGap === null ? null : copyGap(this.#currentGap),
+      ...this.#counters,
+    };
   }
 
   /** Emits the current progress. */
@@ -390,7 +559,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     this.#safeEmit('progress', this.#progress());
   }
 
-  #transition(event: DeputyEventType, reason: string): void {
+  #transition(event: DeputyEventType, reason: string, at = this.#clock.now()): void {
     const from = this.#state;
     const to = stepOrThrow(from, event);
     this.#state = to;
@@ -400,7 +569,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       to,
       fromCode: DEPUTY_STATES[from],
       toCode: DEPUTY_STATES[to],
-      at: this.#clock.now(),
+      at,
       reason,
     });
   }
@@ -421,31 +590,6 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     } else {
       this.#report('error', message, { code });
     }
-  }
-
-  // ---- persistence -----------------------------------------------------------------------
-
-  /** Writes the record with the current checkpoints; writes are serialized, latest state wins. */
-  #persist(context: RunContext): Promise<void> {
-    const write = (): Promise<void> =>
-      this.#storage.writeSyncState(this.key, {
-        lastUpToDate: this.#lastUpToDate,
-        heartbeat: context.heartbeat,
-        run: {
-          window: { from: context.window.from, to: context.window.to },
-          checkpoints: Object.fromEntries(context.checkpoints),
-        },
-      });
-    const result = this.#persistChain.then(write, write);
-    this.#persistChain = result.catch(() => undefined);
-    return result;
-  }
-
-  /** Commits a page's progress: sets the checkpoint of `key` and persists the record. */
-  async #checkpoint(context: RunContext, key: string, through: number): Promise<void> {
-    const previous = context.checkpoints.get(key) ?? context.window.from;
-    context.checkpoints.set(key, Math.max(previous, through));
-    await this.#persist(context);
   }
 
   // ---- remote calls ----------------------------------------------------------------------
@@ -498,9 +642,11 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     });
   }
 
-  async #connect(context: RunContext): Promise<void> {
+  /** Connects to the first peer that answers hello and measures the clock skew. */
+  async #connect(context: RunContext): Promise<number> {
     let attempts = 0;
     let hello: PeerHello;
+    let skew: number;
     try {
       const result = await retrying(
         async () => {
@@ -517,6 +663,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       );
       context.peer = result.peer;
       hello = result.hello;
+      skew = result.skew;
     } catch (error) {
       if (context.signal.aborted || !(error instanceof PeerError)) throw error;
       const why = error.transient
@@ -532,17 +679,34 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       );
     }
     this.#peerLabel = context.peer.label;
-    this.#clockSkewMs = hello.now - this.#clock.now();
+    this.#clockSkewMs = skew;
     this.#report(
       'info',
-      `Connected to ${context.peer.label} (instance ${hello.instanceId}, clock skew ${this.#clockSkewMs} ms).`,
+      `Connected to ${context.peer.label} (instance ${hello.instanceId}, clock skew ${skew} ms).`,
     );
+    if (Math.abs(skew) > this.#maxSkewMs) {
+      throw new SyncError(
+        'SYNC_CLOCK_SKEW',
+        `The clock of ${context.peer.label} differs from this node's by ${skew} ms, more than maxClockSkewMs (${this.#maxSkewMs} ms); nothing was changed. Synchronise the clocks (NTP) or raise maxClockSkewMs.`,
+      );
+    }
+    if (Math.abs(skew) > this.#overlapMs) {
+      this.#report(
+        'warning',
+        `The clock of ${context.peer.label} differs from this node's by ${skew} ms, more than overlapMs (${this.#overlapMs} ms): downtime margins are widened to ${skewMargin(this.#overlapMs, skew)} ms.`,
+        { code: 'SYNC_CLOCK_SKEW' },
+      );
+    }
+    return skew;
   }
 
-  async #helloFirstPeer(signal: AbortSignal): Promise<{ peer: RemotePeer; hello: PeerHello }> {
+  async #helloFirstPeer(
+    signal: AbortSignal,
+  ): Promise<{ peer: RemotePeer; hello: PeerHello; skew: number }> {
     const failures: { peer: RemotePeer; error: unknown }[] = [];
     for (const peer of this.#peers) {
       try {
+        const sent = this.#clock.now();
         const hello = await withTimeout(
           this.#clock,
           this.#replyTimeoutMs,
@@ -550,8 +714,11 @@ export class Deputy extends EventEmitter<DeputyEvents> {
           `hello to ${peer.label}`,
           (s) => peer.hello({ signal: s }),
         );
+        const received = this.#clock.now();
         checkHello(hello, peer.label);
-        return { peer, hello };
+        // The remote read its clock about half-way through the round trip.
+        const skew = Math.round(hello.now - (sent + received) / 2);
+        return { peer, hello, skew };
       } catch (error) {
         if (signal.aborted) throw cancelledError(signal);
         failures.push({ peer, error });
@@ -570,64 +737,59 @@ export class Deputy extends EventEmitter<DeputyEvents> {
 
   // ---- the run ---------------------------------------------------------------------------
 
-  async #execute(
-    requested: TimeWindow,
-    signal: AbortSignal,
-    unrecoverable: TimeWindow | null,
-  ): Promise<DeputyRunSummary> {
+  async #execute(requested: SyncGapInput | null, signal: AbortSignal): Promise<DeputyRunSummary> {
     if (isFinishedState(this.#state)) this.#transition('RESET', 'new run requested');
-    this.#messages = [];
-    this.#dropped = 0;
+    // Messages reported between runs (a gap added, data found unrecoverable) open the next run's.
+    this.#log.startRun();
     this.#itemStatus.clear();
     this.#counters = zeroCounters();
-    this.#window = requested;
+    this.#plan = [];
+    this.#currentGap = null;
     this.#peerLabel = null;
     this.#clockSkewMs = null;
     const context: RunContext = {
-      window: requested,
       signal,
       startedAt: this.#clock.now(),
-      checkpoints: new Map(),
       errors: [],
-      unrecoverable,
+      plan: [],
+      planIds: new Set(),
       resumed: false,
-      heartbeat: null,
       peer: null,
       retries: 0,
+      eventIds: new Map(),
     };
-    this.#transition('START', `sync of ${formatWindow(requested)} requested`);
+    this.#transition(
+      'START',
+      requested === null
+        ? 'sync of the gap ledger requested'
+        : `sync of ${formatWindow(requested)} (${requested.mode}) requested`,
+    );
     try {
-      if (unrecoverable !== null && unrecoverable.from < unrecoverable.to) {
-        this.#report(
-          'warning',
-          `Data in ${formatWindow(unrecoverable)} lies before the maximum recovery window and is not recovered.`,
-          { code: 'SYNC_UNRECOVERABLE' },
-        );
-      }
-      const record = await this.load();
+      if (requested !== null) await this.addGap(requested);
+      else await this.load();
       this.#throwIfCancelled(signal);
-      this.#plan(context, record);
-      if (requested.from === requested.to) {
-        await this.#finishOk(context, 'NOTHING_TO_DO', 'empty window: nothing to sync');
+      this.#setPlan(context, this.#ledger.gaps);
+      if (context.plan.length === 0) {
+        await this.#finishOk(context, 'NOTHING_TO_DO', 'the gap ledger is empty: nothing to sync');
         return this.#summary(context);
       }
-      await this.#persist(context);
-      this.#throwIfCancelled(signal);
       this.#transition('CONNECT', 'contacting the remote');
-      await this.#connect(context);
+      const skew = await this.#connect(context);
+      this.#throwIfCancelled(signal);
+      await this.#applyMargins(context, skew);
       this.#throwIfCancelled(signal);
       this.#transition('CONNECTED', `connected to ${this.#peerLabel ?? '?'}`);
       const request =
         this.kind === 'timeSeries'
           ? await this.#requestTimeSeries(context)
-          : await this.#requestEvents(context);
+          : `requested the events of ${context.plan.length} gap(s) from ${context.peer?.label ?? '?'}`;
       this.#throwIfCancelled(signal);
       this.#transition('REQUEST_SENT', request);
       if (this.kind === 'timeSeries') await this.#receiveTimeSeries(context);
       else await this.#receiveEvents(context);
       this.#throwIfCancelled(signal);
       if (context.errors.length === 0) {
-        await this.#finishOk(context, 'SUCCEED', 'every item and event of the window applied');
+        await this.#finishOk(context, 'SUCCEED', 'every item and event of the gaps applied');
         return this.#summary(context);
       }
     } catch (error) {
@@ -645,59 +807,48 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     if (signal.aborted) throw cancelledError(signal);
   }
 
-  /** Chooses the checkpoints to reuse from a pending (interrupted) run. */
-  #plan(context: RunContext, record: SyncStateRecord): void {
-    context.heartbeat = record.heartbeat;
-    const pending = record.run;
-    if (pending === null) return;
-    const { window } = context;
-    const pendingWindow = pending.window;
-    if (pendingWindow.from <= window.from && window.from < window.to) {
-      for (const [key, through] of Object.entries(pending.checkpoints)) {
-        const clamped = Math.min(window.to, Math.max(window.from, through));
-        if (clamped > window.from) context.checkpoints.set(key, clamped);
-      }
-      context.resumed = context.checkpoints.size > 0;
-      if (context.resumed) {
-        this.#report(
-          'info',
-          `Resuming the interrupted run of ${formatWindow(pendingWindow)} (${context.checkpoints.size} checkpoint(s)).`,
-        );
-      }
-    }
-    const uncovered: string[] = [];
-    if (pendingWindow.from < window.from) {
-      uncovered.push(
-        formatWindow({ from: pendingWindow.from, to: Math.min(window.from, pendingWindow.to) }),
-      );
-    }
-    if (pendingWindow.to > window.to) {
-      uncovered.push(
-        formatWindow({ from: Math.max(window.to, pendingWindow.from), to: pendingWindow.to }),
-      );
-    }
-    if (uncovered.length > 0) {
-      this.#report(
-        'warning',
-        `The interrupted run of ${formatWindow(pendingWindow)} is replaced by this one; ${uncovered.join(' and ')} is not covered by it.`,
-      );
-    }
+  #setPlan(context: RunContext, gaps: readonly SyncGap[]): void {
+    context.plan = [...gaps].sort((a, b) => a.from - b.from || a.id - b.id);
+    context.planIds = new Set(context.plan.map((gap) => gap.id));
+    this.#plan = context.plan;
+  }
+
+  /** Adds the clock-skew margins of pending downtimes (durably, before any data is applied). */
+  async #applyMargins(context: RunContext, skew: number): Promise<void> {
+    const margin = skewMargin(this.#overlapMs, skew);
+    let lost: readonly TimeWindow[] = [];
+    let added: ReadonlySet<number> = new Set();
+    const ledger = await this.#changeLedger((current) => {
+      const result = applyMargins(current, margin, this.#clock.now(), this.#cutoff());
+      lost = result.unrecoverable;
+      added = new Set(result.added.map((gap) => gap.id));
+      return result.ledger;
+    });
+    this.#reportUnrecoverable(lost);
+    // The plan: the gaps planned at the start, and the margins of those that had them pending.
+    const planned = context.planIds;
+    this.#setPlan(
+      context,
+      ledger.gaps.filter((gap) => planned.has(gap.id) || added.has(gap.id)),
+    );
+    for (const gap of context.plan) this.#report('info', `Gap ${gap.id}: ${formatGap(gap)}.`);
   }
 
   async #finishOk(context: RunContext, event: DeputyEventType, reason: string): Promise<void> {
-    const previous = this.#lastUpToDate;
-    const next = previous === null ? context.window.to : Math.max(previous, context.window.to);
-    await this.#storage.writeSyncState(this.key, {
-      lastUpToDate: next,
-      heartbeat: context.heartbeat,
-      run: null,
+    const at = this.#clock.now();
+    const ledger = await this.#changeLedger((current) => {
+      const previous = current.lastUpToDate;
+      return {
+        ...removeGaps(current, context.planIds),
+        lastUpToDate: previous === null ? at : Math.max(previous, at),
+      };
     });
-    this.#lastUpToDate = next;
+    const left = ledger.gaps.length;
     this.#report(
       'info',
-      `Sync of ${formatWindow(context.window)} finished ok; LastUpToDate is ${next}.`,
+      `Sync of ${context.plan.length} gap(s) finished ok; LastUpToDate is ${String(ledger.lastUpToDate)}${left === 0 ? '' : `; ${left} gap(s) added meanwhile are left for the next run`}.`,
     );
-    this.#transition(event, reason);
+    this.#transition(event, reason, at);
   }
 
   #finishWithError(context: RunContext): void {
@@ -709,7 +860,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     const more = count > 20 ? `, and ${count - 20} more` : '';
     this.#report(
       'error',
-      `Sync of ${formatWindow(context.window)} finished with ${count} error${count === 1 ? '' : 's'} (${listed}${more}); LastUpToDate stays ${String(this.#lastUpToDate)}.`,
+      `Sync of ${context.plan.length} gap(s) finished with ${count} error${count === 1 ? '' : 's'} (${listed}${more}); the gaps stay in the ledger and LastUpToDate stays ${String(this.#ledger.lastUpToDate)}.`,
       { code: 'SYNC_FAILED' },
     );
     const first = context.errors[0];
@@ -723,8 +874,10 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       kind: this.kind,
       state: ok ? 'finished_ok' : 'finished_with_error',
       code: ok ? 5 : 6,
-      window: context.window,
+      window: hull(context.plan),
+      gaps: context.plan.map(copyGap),
       resumed: context.resumed,
+      clockSkewMs: this.#clockSkewMs,
       peer: context.peer?.label ?? null,
       startedAt: context.startedAt,
       finishedAt,
@@ -732,26 +885,43 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       items: {
         total: this.#counters.itemsTotal,
         ok: this.#counters.itemsDone,
+        skipped: this.#counters.itemsSkipped,
         failed: this.#counters.itemsFailed,
       },
+      pointsReceived: this.#counters.pointsReceived,
       points: this.#counters.points,
       events: this.#counters.events,
       eventsInserted: this.#counters.eventsInserted,
       pages: this.#counters.pages,
       retries: context.retries,
       errors: [...context.errors],
-      lastUpToDate: this.#lastUpToDate,
-      unrecoverable: context.unrecoverable,
+      lastUpToDate: this.#ledger.lastUpToDate,
+      unrecoverable: this.#ledger.unrecoverable.map(copyWindow),
     };
     this.#lastRun = summary;
+    this.#log.endRun();
     this.#safeEmit('finished', summary);
     return summary;
+  }
+
+  /** Reads a progress record and keeps what concerns the run's plan. */
+  async #readProgress(context: RunContext, name: string): Promise<Map<number, number>> {
+    const progress = readProgress(await this.#storage.readSyncState(this.#progressKey(name)));
+    for (const id of progress.keys()) {
+      if (!context.planIds.has(id)) progress.delete(id);
+    }
+    if (progress.size > 0) context.resumed = true;
+    return progress;
+  }
+
+  #progressWrite(context: RunContext, name: string, progress: Map<number, number>): SyncStateWrite {
+    return { key: this.#progressKey(name), value: writeProgress(progress, context.planIds) };
   }
 
   // ---- time series ---------------------------------------------------------------------
 
   async #requestTimeSeries(context: RunContext): Promise<string> {
-    this.#localItems = await this.#storage.listItems();
+    const local = this.#itemList === 'remote' ? [] : await this.#storage.listItems();
     const remote = await this.#callPeer(context, 'listItems', null, (peer, signal) =>
       peer.listItems({ signal }),
     );
@@ -762,25 +932,32 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       );
     }
     this.#remoteItems = new Set(remote);
-    this.#counters.itemsTotal = this.#localItems.length;
-    for (const item of this.#localItems) {
-      const checkpoint = context.checkpoints.get(item) ?? context.window.from;
-      const done = checkpoint >= context.window.to;
-      if (done) this.#counters.itemsDone++;
+    const items =
+      this.#itemList === 'local' ? local : [...new Set([...local, ...remote])].sort(byCodePoint);
+    if (this.#itemList !== 'local') {
+      // Adopted from the remote's list: trended locally from now on, even with nothing to pull.
+      const known = new Set(local);
+      const adopted = remote.filter((item) => !known.has(item));
+      if (adopted.length > 0) await this.#storage.registerItems(adopted);
+    }
+    this.#runItems = items;
+    this.#counters.itemsTotal = items.length;
+    for (const item of items) {
       this.#itemStatus.set(item, {
-        state: done ? 'ok' : 'pending',
-        checkpoint,
+        state: 'pending',
+        gapsDone: 0,
+        gap: null,
+        through: null,
         points: 0,
         pages: 0,
         error: null,
       });
     }
-    return `requested ${this.#localItems.length} item(s) of ${formatWindow(context.window)} from ${context.peer?.label ?? '?'}`;
+    return `requested ${items.length} item(s) in ${context.plan.length} gap(s) from ${context.peer?.label ?? '?'}`;
   }
 
   async #receiveTimeSeries(context: RunContext): Promise<void> {
-    const todo = this.#localItems.filter((item) => this.#itemStatus.get(item)?.state === 'pending');
-    await pool(todo, this.#concurrency, async (item) => {
+    await pool(this.#runItems, this.#concurrency, async (item) => {
       if (context.signal.aborted) return;
       try {
         await this.#syncItem(context, item);
@@ -792,26 +969,70 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     });
   }
 
+  #updateItem(item: string, patch: Partial<DeputyItemStatus>): DeputyItemStatus {
+    const status = { ...(this.#itemStatus.get(item) as DeputyItemStatus), ...patch };
+    this.#itemStatus.set(item, status);
+    return status;
+  }
+
+  /** An item the remote does not trend: a warning, nothing to pull (not a failure). */
+  #skip(context: RunContext, item: string): void {
+    this.#updateItem(item, { state: 'skipped', gap: null, through: null });
+    this.#counters.itemsSkipped++;
+    this.#report(
+      'warning',
+      `Item ${item}: the remote ${context.peer?.label ?? ''} does not trend it; nothing to pull, nothing changed locally.`,
+      { code: 'PEER_UNKNOWN_ITEM', item },
+    );
+  }
+
   async #syncItem(context: RunContext, item: string): Promise<void> {
     if (!this.#remoteItems.has(item)) {
-      throw new PeerError(
-        'PEER_UNKNOWN_ITEM',
-        `the remote ${context.peer?.label ?? ''} does not trend this item; nothing was changed locally`,
-      );
+      this.#skip(context, item);
+      return;
     }
-    const { window } = context;
-    const start = context.checkpoints.get(item) ?? window.from;
-    const read: TimeWindow = { from: start, to: window.to };
-    let status = this.#itemStatus.get(item) as DeputyItemStatus;
-    const update = (patch: Partial<DeputyItemStatus>): void => {
-      status = { ...status, ...patch };
-      this.#itemStatus.set(item, status);
-    };
-    update({ state: 'running' });
+    const progress = await this.#readProgress(context, item);
+    let done = 0;
+    for (const gap of context.plan) {
+      if ((progress.get(gap.id) ?? gap.from) >= gap.to) done++;
+    }
+    this.#updateItem(item, { state: 'running', gapsDone: done });
+    for (const gap of context.plan) {
+      if (context.signal.aborted) return;
+      const start = progress.get(gap.id) ?? gap.from;
+      if (start >= gap.to) continue;
+      try {
+        await this.#syncItemGap(context, item, gap, start, progress);
+      } catch (error) {
+        if (!isEdgeHaError(error, 'PEER_UNKNOWN_ITEM')) throw error;
+        this.#skip(context, item);
+        return;
+      }
+      if (context.signal.aborted) return;
+      this.#updateItem(item, { gapsDone: ++done });
+    }
+    this.#updateItem(item, { state: 'ok', gap: null, through: null });
+    this.#counters.itemsDone++;
+  }
+
+  /**
+   * Syncs one item in one gap from `start` in the gap's mode: one durable commit per page, the
+   * data and the item's progress through the gap together (at most one: a page with nothing to
+   * merge commits nothing).
+   */
+  async #syncItemGap(
+    context: RunContext,
+    item: string,
+    gap: SyncGap,
+    start: number,
+    progress: Map<number, number>,
+  ): Promise<void> {
+    const read: TimeWindow = { from: start, to: gap.to };
+    const mode = gap.mode;
+    const what = `readPoints of item ${item} in gap ${gap.id} ${formatWindow(read)}`;
+    const guard = new PageGuard(this.#pageSize, this.#maxShortPages, what);
     let current = start;
     let cursor: string | undefined;
-    let empty = 0;
-    const what = `readPoints of item ${item}`;
     for (;;) {
       const request =
         cursor === undefined ? { limit: this.#pageSize } : { limit: this.#pageSize, cursor };
@@ -819,48 +1040,73 @@ export class Deputy extends EventEmitter<DeputyEvents> {
         peer.readPoints(item, read, request, { signal }),
       );
       if (context.signal.aborted) return;
-      const page = validatePointsPage(raw, { from: current, to: window.to }, this.#pageSize, what);
+      const page = validatePointsPage(raw, { from: current, to: read.to }, this.#pageSize, what);
       const final = page.next === null;
-      empty = final || page.items.length > 0 ? 0 : empty + 1;
-      checkPagingLoop(page.next, cursor, empty, what);
+      const bytes = approxPointsJsonBytes(page.items);
       const last = page.items[page.items.length - 1];
-      const through = final ? window.to : last === undefined ? current : last.t + 1;
-      if (through > current || page.items.length > 0) {
-        await this.#storage.replacePoints(item, { from: current, to: through }, page.items);
+      const through = final ? read.to : last === undefined ? current : last.t + 1;
+      let written = 0;
+      if (mode === 'merge' && page.items.length === 0) {
+        // Nothing to write: the progress rides on the item's next commit (after a crash this
+        // empty read is simply repeated), so an empty margin costs a read, not a commit.
+        progress.set(gap.id, through);
         current = through;
-        await this.#checkpoint(context, item, current);
+      } else if (through > current || page.items.length > 0) {
+        const next = new Map(progress).set(gap.id, through);
+        const options = { syncState: this.#progressWrite(context, item, next) };
+        const window = { from: current, to: through };
+        if (mode === 'overwrite') {
+          await this.#storage.replacePoints(item, window, page.items, options);
+          written = page.items.length;
+        } else {
+          written = await this.#storage.mergePoints(item, window, page.items, options);
+        }
+        progress.set(gap.id, through);
+        current = through;
       }
-      this.#counters.points += page.items.length;
+      this.#counters.pointsReceived += page.items.length;
+      this.#counters.points += written;
       this.#counters.pages++;
-      this.#counters.bytes += approxPointsJsonBytes(page.items);
-      update({
-        checkpoint: current,
-        points: status.points + page.items.length,
+      this.#counters.bytes += bytes;
+      this.#currentGap = gap;
+      const status = this.#itemStatus.get(item) as DeputyItemStatus;
+      this.#updateItem(item, {
+        gap: gap.id,
+        through: current,
+        points: status.points + written,
         pages: status.pages + 1,
       });
       this.#emitProgress();
-      if (final) break;
+      if (final) return;
+      guard.check(page.items.length, bytes, page.next, cursor);
       cursor = page.next as string;
     }
-    update({ state: 'ok' });
-    this.#counters.itemsDone++;
   }
 
   // ---- events ----------------------------------------------------------------------------
 
-  async #requestEvents(context: RunContext): Promise<string> {
-    return `requested the events of ${formatWindow(context.window)} from ${context.peer?.label ?? '?'}`;
+  async #receiveEvents(context: RunContext): Promise<void> {
+    const progress = await this.#readProgress(context, EVENTS_PROGRESS_NAME);
+    for (const gap of context.plan) {
+      if (context.signal.aborted) return;
+      const start = progress.get(gap.id) ?? gap.from;
+      if (start >= gap.to) continue;
+      await this.#receiveEventsOfGap(context, gap, start, progress);
+    }
   }
 
-  async #receiveEvents(context: RunContext): Promise<void> {
-    const { window } = context;
-    const start = context.checkpoints.get(EVENTS_CHECKPOINT_KEY) ?? window.from;
-    if (start >= window.to) return;
-    const read: TimeWindow = { from: start, to: window.to };
+  async #receiveEventsOfGap(
+    context: RunContext,
+    gap: SyncGap,
+    start: number,
+    progress: Map<number, number>,
+  ): Promise<void> {
+    const read: TimeWindow = { from: start, to: gap.to };
+    const what = `readEvents of gap ${gap.id} ${formatWindow(read)}`;
+    const guard = new PageGuard(this.#pageSize, this.#maxShortPages, what);
     let cursor: string | undefined;
-    let empty = 0;
     let after: EventPosition | null = null;
-    const what = 'readEvents';
+    let through = start;
     for (;;) {
       const request =
         cursor === undefined ? { limit: this.#pageSize } : { limit: this.#pageSize, cursor };
@@ -869,24 +1115,68 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       );
       if (context.signal.aborted) return;
       const page = validateEventsPage(raw, read, this.#pageSize, after, what);
+      checkDuplicateIds(context.eventIds, page.items, what);
       const final = page.next === null;
-      empty = final || page.items.length > 0 ? 0 : empty + 1;
-      checkPagingLoop(page.next, cursor, empty, what);
       const last = page.items[page.items.length - 1];
+      // Events sharing the last timestamp may continue on the next page: resume at that time.
+      const next = final ? gap.to : last === undefined ? through : last.t;
+      const write = this.#progressWrite(
+        context,
+        EVENTS_PROGRESS_NAME,
+        new Map(progress).set(gap.id, next),
+      );
       if (page.items.length > 0) {
-        this.#counters.eventsInserted += await this.#storage.insertEventsIfAbsent(page.items);
+        this.#counters.eventsInserted += await this.#storage.insertEventsIfAbsent(page.items, {
+          syncState: write,
+        });
+      } else if (next > through) {
+        await this.#storage.writeSyncState(write.key, write.value);
       }
+      for (const event of page.items) context.eventIds.set(event.id, event.t);
+      progress.set(gap.id, next);
+      through = next;
       if (last !== undefined) after = { t: last.t, id: last.id };
-      const through = final ? window.to : last === undefined ? start : last.t;
-      await this.#checkpoint(context, EVENTS_CHECKPOINT_KEY, through);
+      const bytes = approxEventsJsonBytes(page.items);
       this.#counters.events += page.items.length;
       this.#counters.pages++;
-      this.#counters.bytes += approxEventsJsonBytes(page.items);
+      this.#counters.bytes += bytes;
+      this.#currentGap = gap;
       this.#emitProgress();
-      if (final) break;
+      if (final) return;
+      guard.check(page.items.length, bytes, page.next, cursor);
       cursor = page.next as string;
     }
   }
+}
+
+/**
+ * Rejects a page that repeats an event id already received in this run at another time (or
+ * twice in the page): one id is one event, so the remote's data or paging is broken.
+ */
+function checkDuplicateIds(
+  seen: ReadonlyMap<string, number>,
+  events: readonly EventRecord[],
+  what: string,
+): void {
+  const inPage = new Map<string, number>();
+  for (const event of events) {
+    const earlier = inPage.get(event.id) ?? seen.get(event.id);
+    if (earlier !== undefined && (earlier !== event.t || inPage.has(event.id))) {
+      throw new PeerError(
+        'PEER_BAD_REPLY',
+        `${what}: the remote sent event id ${JSON.stringify(event.id)} twice (t=${earlier} and t=${event.t}); an id names one event, so this page was not applied.`,
+      );
+    }
+    inPage.set(event.id, event.t);
+  }
+}
+
+function copyWindow(window: TimeWindow): TimeWindow {
+  return { from: window.from, to: window.to };
+}
+
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function checkHello(hello: unknown, label: string): asserts hello is PeerHello {
@@ -911,113 +1201,19 @@ function checkHello(hello: unknown, label: string): asserts hello is PeerHello {
   }
 }
 
-/** Decimal digits of an integer (with its sign). */
-function integerDigits(n: number): number {
-  const a = Math.abs(n);
-  let digits = n < 0 ? 2 : 1;
-  for (let x = 10; x <= a && digits < 20; x *= 10) digits++;
-  return digits;
-}
-
 /**
- * About the size of `JSON.stringify(points)` without building it (serializing every page only to
- * count it was the largest cost of an in-process sync): exact for integers, strings without
- * escapes, booleans and null; 18 characters for a fractional number.
- */
-function approxPointsJsonBytes(points: readonly Point[]): number {
-  let bytes = points.length === 0 ? 2 : points.length + 1;
-  for (const { t, v, q } of points) {
-    bytes += 11 + integerDigits(t);
-    if (typeof v === 'number') bytes += Number.isInteger(v) ? integerDigits(v) : 18;
-    else if (typeof v === 'string') bytes += v.length + 2;
-    else bytes += v === false ? 5 : 4;
-    if (q !== undefined) bytes += 5 + integerDigits(q);
-  }
-  return bytes;
-}
-
-/** About the length of `JSON.stringify(value)`, by the rules of {@link approxPointsJsonBytes}. */
-function approxJsonBytes(value: JsonValue): number {
-  if (value === null) return 4;
-  switch (typeof value) {
-    case 'number':
-      return Number.isInteger(value) ? integerDigits(value) : 18;
-    case 'string':
-      return value.length + 2;
-    case 'boolean':
-      return value ? 4 : 5;
-  }
-  if (Array.isArray(value)) {
-    let bytes = value.length === 0 ? 2 : value.length + 1;
-    for (let i = 0; i < value.length; i++) bytes += approxJsonBytes(value[i] as JsonValue);
-    return bytes;
-  }
-  const keys = Object.keys(value);
-  let bytes = keys.length === 0 ? 2 : keys.length + 1;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
-    bytes += key.length + 3 + approxJsonBytes(value[key] as JsonValue);
-  }
-  return bytes;
-}
-
-/**
- * About the size of `JSON.stringify(events)` without building it (it cost as much as storing
- * the events): see {@link approxPointsJsonBytes}.
- */
-function approxEventsJsonBytes(events: readonly EventRecord[]): number {
-  let bytes = events.length === 0 ? 2 : events.length + 1;
-  for (const { id, t, body } of events) {
-    bytes += 22 + id.length + integerDigits(t) + approxJsonBytes(body);
-  }
-  return bytes;
-}
-
-/** Most empty pages in a row a remote may send before the read is considered a loop. */
-const MAX_EMPTY_PAGES = 100;
-
-/** Rejects a reply that keeps paging without progress (same cursor, or endless empty pages). */
-function checkPagingLoop(
-  next: string | null,
-  cursor: string | undefined,
-  emptyInARow: number,
-  what: string,
-): void {
-  if (emptyInARow > 0 && (next === cursor || emptyInARow > MAX_EMPTY_PAGES)) {
-    throw new PeerError(
-      'PEER_BAD_REPLY',
-      `${what}: the remote keeps returning empty pages without finishing (a paging loop); nothing more was applied.`,
-    );
-  }
-}
-
-/** Runs `task` over `items` with at most `limit` in flight. */
-async function pool<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await task(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/**
- * Time-series deputy (SPEC §4.3): for every item trended locally, reads the remote points of the
- * window page by page and replaces the local points of the window with them (the remote wins;
- * outside the window nothing is touched). An item unknown to the remote, or failing, is reported
- * and the others continue; the run then ends `finished_with_error`.
+ * Time-series deputy (SPEC §4.3): for every item in its item list and every gap of its ledger,
+ * reads the remote points page by page and applies them: inside a downtime the remote wins
+ * (the local points of the gap are replaced), everywhere else it merges (a remote point is
+ * written only where the local item has none at that timestamp). An item the remote does not
+ * trend is reported and skipped; a failing item does not stop the others (the run then ends
+ * `finished_with_error` and the gaps stay in the ledger for that item).
  *
  * @example
  * ```ts
- * const deputy = new TimeSeriesDeputy({ storage, peer: httpPeer({ url }), pageSize: 500 });
+ * const deputy = new TimeSeriesDeputy({ storage, peer: httpPeer({ url, token }), pageSize: 500 });
  * deputy.on('transition', (e) => console.log(`${e.fromCode} -> ${e.toCode} ${e.reason}`));
- * const summary = await deputy.run({ from: lastUpToDate, to: Date.now() });
+ * const summary = await deputy.run({ from: downSince, to: Date.now() }); // merge by default
  * ```
  */
 export class TimeSeriesDeputy extends Deputy {
@@ -1031,9 +1227,9 @@ export class TimeSeriesDeputy extends Deputy {
 }
 
 /**
- * Event deputy (SPEC §4.4): reads the remote events of the window page by page and inserts
- * those whose `id` is absent locally. A local event is never overwritten and re-running never
- * duplicates one.
+ * Event deputy (SPEC §4.4): reads the remote events of every gap page by page and inserts
+ * those whose `id` is absent locally. A local event is never overwritten, re-running never
+ * duplicates one, and a remote that sends one id twice is a bad reply.
  *
  * @example
  * ```ts

@@ -7,6 +7,7 @@
  */
 
 export { Deputy, EventDeputy, TimeSeriesDeputy } from './deputy.js';
+export type { SyncGap, SyncGapInput, SyncGapMode, SyncGapReason } from './ledger.js';
 export type { BackoffFunction, ExponentialBackoffOptions, RetryOptions } from './retry.js';
 export { exponentialBackoff } from './retry.js';
 export type {
@@ -25,6 +26,7 @@ export type {
   DeputyOperation,
   DeputyOptions,
   DeputyProgress,
+  DeputyRecord,
   DeputyRetryEvent,
   DeputyRunError,
   DeputyRunOptions,

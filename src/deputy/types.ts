@@ -5,6 +5,7 @@
 import type { Clock } from '../clock.js';
 import type { RemotePeer } from '../peer/types.js';
 import type { StorageAdapter, TimeWindow } from '../storage/types.js';
+import type { SyncGap, SyncGapMode } from './ledger.js';
 import type { RetryOptions } from './retry.js';
 import type { DeputyStateCode, DeputyStateName } from './states.js';
 
@@ -21,11 +22,44 @@ export interface DeputyOptions {
    */
   readonly peer: RemotePeer | readonly RemotePeer[];
   /**
-   * Key of this deputy's durable record in the adapter's sync state (LastUpToDate, checkpoints).
-   * Two deputies of the same kind on one storage need different keys.
+   * Key of this deputy's durable record in the adapter's sync state (gap ledger, LastUpToDate);
+   * per-item progress is kept under `<key>:progress:<item>`. Two deputies of the same kind on
+   * one storage need different keys. At most 512 characters.
    * @default 'edge-ha:timeSeries' or 'edge-ha:events'
    */
   readonly key?: string;
+  /**
+   * Whose item list a time-series run syncs: the items trended locally (`local`, as Apis), the
+   * items the remote trends (`remote`, e.g. a fresh replica), or both (`union`). Items synced from the
+   * remote's list are registered locally.
+   * @default 'local'
+   */
+  readonly items?: 'local' | 'remote' | 'union';
+  /**
+   * Smallest clock-skew margin on each side of a downtime, ms: the margins are
+   * `max(overlapMs, |measured skew| + 1000)` and are merged, never overwritten.
+   * @default 60000
+   */
+  readonly overlapMs?: number;
+  /**
+   * Largest clock difference to the peer accepted, ms: beyond it a run ends
+   * `finished_with_error` with `SYNC_CLOCK_SKEW` and changes nothing.
+   * @default 300000 (5 minutes)
+   */
+  readonly maxClockSkewMs?: number;
+  /**
+   * Oldest data recovered, ms before now: any part of a gap older than this is recorded as
+   * unrecoverable (a `SYNC_UNRECOVERABLE` warning, and `unrecoverable` in the snapshot).
+   * @default 604800000 (7 days)
+   */
+  readonly maxRecoveryMs?: number;
+  /**
+   * Short pages one read may receive before the remote counts as trickling (`PEER_BAD_REPLY`):
+   * a page that is not the last is short with fewer than `min(pageSize, 100)` records and under
+   * 1 MiB.
+   * @default 100
+   */
+  readonly maxShortPages?: number;
   /**
    * Source of time and timers (inject `ManualClock` from `edge-ha/testing` in tests).
    * @default systemClock
@@ -66,10 +100,22 @@ export interface DeputyRunOptions {
   /** Cancels the run: it ends `finished_with_error` with `SYNC_CANCELLED` in SyncState. */
   readonly signal?: AbortSignal | undefined;
   /**
-   * Part of the downtime that will not be recovered (it lies before the maximum recovery
-   * window); reported in SyncState and in the summary. Set by the governor.
+   * How the window given to `run(window)` is applied: `merge` (safe: local points stay) or
+   * `overwrite` (the remote wins in the window: Apis "ExpertMode", for a host that knows the
+   * node's data there is wrong or missing).
+   * @default 'merge'
    */
-  readonly unrecoverable?: TimeWindow | null | undefined;
+  readonly mode?: SyncGapMode | undefined;
+}
+
+/** A deputy's durable state, as `load()` returns it. */
+export interface DeputyRecord {
+  /** Apis LastUpToDate: time of the last transition to finished_ok, or `null`. */
+  readonly lastUpToDate: number | null;
+  /** The gap ledger: the windows still missing. */
+  readonly gaps: readonly SyncGap[];
+  /** Windows recorded as not recoverable (older than `maxRecoveryMs`), newest last. */
+  readonly unrecoverable: readonly TimeWindow[];
 }
 
 /** Payload of the `transition` event, emitted after the new state is committed. */
@@ -113,15 +159,23 @@ export interface SyncStateMessage {
 export interface DeputyProgress {
   /** Which deputy. */
   readonly kind: DeputyKind;
-  /** The window of the current (or last) run, or `null` before the first run. */
+  /** The smallest window holding the gaps of the current (or last) run, or `null`. */
   readonly window: TimeWindow | null;
+  /** Gaps of the current (or last) run. */
+  readonly gapsTotal: number;
+  /** The gap of the page applied last, or `null`. */
+  readonly gap: SyncGap | null;
   /** Items to sync in this run (time series; 0 for events). */
   readonly itemsTotal: number;
   /** Items finished successfully, including those already done by an interrupted run. */
   readonly itemsDone: number;
+  /** Items the remote does not trend: reported as a warning, nothing to pull (not failures). */
+  readonly itemsSkipped: number;
   /** Items that failed. */
   readonly itemsFailed: number;
-  /** Points written locally. */
+  /** Points received from the remote. */
+  readonly pointsReceived: number;
+  /** Points written locally (in merge gaps, only those the local did not have). */
   readonly points: number;
   /** Events received from the remote. */
   readonly events: number;
@@ -166,15 +220,22 @@ export interface DeputyItemError {
   readonly message: string;
 }
 
-/** State of one time-series item in the current (or last) run. */
-export type DeputyItemState = 'pending' | 'running' | 'ok' | 'failed';
+/**
+ * State of one time-series item in the current (or last) run; `skipped` when the remote does
+ * not trend it (nothing to pull).
+ */
+export type DeputyItemState = 'pending' | 'running' | 'ok' | 'skipped' | 'failed';
 
 /** Status of one time-series item. */
 export interface DeputyItemStatus {
   /** Where the item is. */
   readonly state: DeputyItemState;
-  /** Everything in `[window.from, checkpoint)` is committed locally. */
-  readonly checkpoint: number;
+  /** Gaps of the run this item has committed completely (also in an interrupted earlier run). */
+  readonly gapsDone: number;
+  /** Id of the gap being synced, or `null`. */
+  readonly gap: number | null;
+  /** Within that gap, everything before this time is committed, or `null`. */
+  readonly through: number | null;
   /** Points written in this run. */
   readonly points: number;
   /** Pages applied in this run. */
@@ -206,10 +267,14 @@ export interface DeputyRunSummary {
   readonly state: 'finished_ok' | 'finished_with_error';
   /** Its Apis code, 5 or 6. */
   readonly code: 5 | 6;
-  /** The window synced. */
-  readonly window: TimeWindow;
-  /** Whether the run resumed checkpoints of an interrupted run. */
+  /** The smallest window holding the run's gaps, or `null` when the ledger was empty. */
+  readonly window: TimeWindow | null;
+  /** The gaps the run worked on (its plan, margins applied). */
+  readonly gaps: readonly SyncGap[];
+  /** Whether the run resumed progress committed by an interrupted run. */
   readonly resumed: boolean;
+  /** Remote clock minus local clock measured at hello (half round trip corrected), or `null`. */
+  readonly clockSkewMs: number | null;
   /** Label of the peer that served, or `null` when none was reached (or none was needed). */
   readonly peer: string | null;
   /** Start, epoch ms. */
@@ -224,9 +289,13 @@ export interface DeputyRunSummary {
     readonly total: number;
     /** Items completed. */
     readonly ok: number;
+    /** Items the remote does not trend (a warning each, not a failure). */
+    readonly skipped: number;
     /** Items failed. */
     readonly failed: number;
   };
+  /** Points received from the remote. */
+  readonly pointsReceived: number;
   /** Points written locally. */
   readonly points: number;
   /** Events received. */
@@ -239,10 +308,10 @@ export interface DeputyRunSummary {
   readonly retries: number;
   /** Every error of the run (empty when `finished_ok`). */
   readonly errors: readonly DeputyRunError[];
-  /** LastUpToDate after the run. */
+  /** LastUpToDate after the run (the time of its transition to finished_ok, if it did). */
   readonly lastUpToDate: number | null;
-  /** The part of the downtime reported as unrecoverable, or `null`. */
-  readonly unrecoverable: TimeWindow | null;
+  /** Windows recorded as not recoverable (older than `maxRecoveryMs`), newest last. */
+  readonly unrecoverable: readonly TimeWindow[];
 }
 
 /** The JSON state of a deputy (`snapshot()`). */
@@ -255,10 +324,19 @@ export interface DeputySnapshot {
   readonly code: DeputyStateCode;
   /** Whether a run is in progress. */
   readonly running: boolean;
-  /** End of the last window that finished_ok (Apis `LastUpToDate`), or `null`. */
+  /**
+   * Apis `LastUpToDate`: the time of the last transition to finished_ok, or `null`. Never moves
+   * backwards; a failed or partial run leaves it.
+   */
   readonly lastUpToDate: number | null;
-  /** Window of the current or last run. */
+  /** The smallest window holding the gaps of the current or last run, or `null`. */
   readonly window: TimeWindow | null;
+  /** The gap ledger: what this deputy is still missing (empty when caught up). */
+  readonly gaps: readonly SyncGap[];
+  /** Windows recorded as not recoverable (older than `maxRecoveryMs`), newest last. */
+  readonly unrecoverable: readonly TimeWindow[];
+  /** The ledger is empty and the last run ended finished_ok. */
+  readonly caughtUp: boolean;
   /** Label of the peer serving the current or last run. */
   readonly peer: string | null;
   /** Remote clock minus local clock at `hello()`, ms, or `null`. */

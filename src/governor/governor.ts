@@ -1,15 +1,17 @@
 /**
- * The HA governor (SPEC §4.2): heartbeat, downtime window, deputies, status.
+ * The HA governor (SPEC §4.2): heartbeat, downtime gaps, deputies, status.
  */
 
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
-import { type Deputy, EventDeputy, TimeSeriesDeputy } from '../deputy/deputy.js';
+import { assertSyncWindow, type Deputy, EventDeputy, TimeSeriesDeputy } from '../deputy/deputy.js';
+import type { SyncGap, SyncGapMode } from '../deputy/ledger.js';
 import type { RetryOptions } from '../deputy/retry.js';
 import type {
   DeputyEvents,
   DeputyKind,
   DeputyOptions,
+  DeputyRecord,
   DeputyRunSummary,
   DeputySnapshot,
   SyncStateLevel,
@@ -18,7 +20,13 @@ import type {
 import { SyncError } from '../errors.js';
 import type { RemotePeer } from '../peer/types.js';
 import type { StorageAdapter, TimeWindow } from '../storage/types.js';
-import { computeRecoveryWindow, type RecoveryBasis } from './window.js';
+import {
+  computeDowntime,
+  type Downtime,
+  type HeartbeatInfo,
+  readHeartbeat,
+  writeHeartbeatRecord,
+} from './downtime.js';
 
 /** Options of {@link HAGovernor}. */
 export interface HAGovernorOptions {
@@ -37,27 +45,45 @@ export interface HAGovernorOptions {
    */
   readonly key?: string;
   /**
-   * How often the heartbeat ("running through T") is written while running.
+   * How often the heartbeat ("running through T") is written while running. After a crash the
+   * node may have run on past its last heartbeat, so two intervals after it are merged, never
+   * overwritten (a heartbeat write that stalls for longer is reported as a SyncState error).
    * @default 10000
    */
   readonly heartbeatIntervalMs?: number;
   /**
-   * Subtracted from the start of the downtime window to absorb clock skew between instances.
+   * Smallest clock-skew margin on each side of a downtime, ms (see `DeputyOptions.overlapMs`):
+   * margins are `max(overlapMs, |skew| + 1000)` and are merged.
    * @default 60000
    */
   readonly overlapMs?: number;
   /**
-   * Longest downtime recovered; anything older is reported as unrecoverable.
+   * Largest clock difference to the peer accepted (see `DeputyOptions.maxClockSkewMs`).
+   * @default 300000 (5 minutes)
+   */
+  readonly maxClockSkewMs?: number;
+  /**
+   * Oldest data recovered, ms before now; anything older is recorded as unrecoverable.
    * @default 604800000 (7 days)
    */
   readonly maxRecoveryMs?: number;
   /**
-   * On a first-ever start (no LastUpToDate, heartbeat or pending run recorded), how far back to
-   * pull from the peer. `0` means nothing was missed: the deputies finish at once and
-   * LastUpToDate becomes the start-up time.
+   * On a first-ever start (no heartbeat and no deputy record), how far back to pull from the
+   * peer, in merge mode. `0` means nothing was missed: the deputies finish at once.
    * @default 0
    */
   readonly firstStartLookbackMs?: number;
+  /**
+   * Whose item list the time-series deputy syncs (see `DeputyOptions.items`).
+   * @default 'local'
+   */
+  readonly items?: 'local' | 'remote' | 'union';
+  /**
+   * Short pages one read may receive before the remote counts as trickling (see
+   * `DeputyOptions.maxShortPages`).
+   * @default 100
+   */
+  readonly maxShortPages?: number;
   /**
    * Run the time-series deputy.
    * @default true
@@ -95,14 +121,12 @@ export interface HAGovernorOptions {
   readonly syncStateLimit?: number;
 }
 
-/** The window one deputy recovers at start-up. */
-export interface GovernorRecovery {
-  /** The window synced. */
-  readonly window: TimeWindow;
-  /** Part of the downtime not recovered (older than `maxRecoveryMs`), or `null`. */
-  readonly unrecoverable: TimeWindow | null;
-  /** What the start of the window was derived from. */
-  readonly basis: RecoveryBasis;
+/** What `start()` learnt about the previous run of the node. */
+export interface GovernorDowntime {
+  /** The heartbeat record found at start-up, or `null` (first start). */
+  readonly heartbeat: HeartbeatInfo | null;
+  /** The downtime added to the gap ledgers, or `null` when there was none. */
+  readonly downtime: Downtime | null;
 }
 
 /** What `start()` and `resync()` resolve to: one summary per enabled deputy. */
@@ -122,19 +146,28 @@ export interface GovernorStatus {
   /** Whether `close()` was called. */
   readonly closed: boolean;
   /**
-   * True when every enabled deputy's most recent finished run ended `finished_ok` and its
-   * LastUpToDate reaches the start-up time: the instance has every record the peer had for its
-   * downtime. Map it to a readiness probe (or an OPC UA ServiceLevel).
+   * True when the governor was started and every enabled deputy's gap ledger is empty and its
+   * most recent run ended `finished_ok`: the instance has every record the peer had for the
+   * time it was down. Map it to a readiness probe (or an OPC UA ServiceLevel).
    */
   readonly caughtUp: boolean;
   /** Last heartbeat written, or `null`. */
   readonly heartbeat: number | null;
-  /** The recovery computed at start-up per deputy kind. */
-  readonly recovery: {
-    /** Time-series recovery, or `null`. */
-    readonly timeSeries: GovernorRecovery | null;
-    /** Event recovery, or `null`. */
-    readonly events: GovernorRecovery | null;
+  /** The previous run's heartbeat and the downtime found at start-up. */
+  readonly startup: GovernorDowntime | null;
+  /** The gap ledger per deputy kind: what is still missing (`null` when disabled). */
+  readonly gaps: {
+    /** Time-series gaps. */
+    readonly timeSeries: readonly SyncGap[] | null;
+    /** Event gaps. */
+    readonly events: readonly SyncGap[] | null;
+  };
+  /** Windows recorded as not recoverable (older than `maxRecoveryMs`), per deputy kind. */
+  readonly unrecoverable: {
+    /** Time series. */
+    readonly timeSeries: readonly TimeWindow[] | null;
+    /** Events. */
+    readonly events: readonly TimeWindow[] | null;
   };
   /** Per-deputy snapshot (`null` when that deputy is disabled). */
   readonly deputies: {
@@ -181,11 +214,16 @@ function nonNegative(name: string, value: number | undefined, fallback: number, 
 
 /**
  * Owns the deputies of one local instance: writes a heartbeat while running, and at `start()`
- * recovers the downtime window from the first reachable peer (SPEC §4.2).
+ * adds the downtime (`[last heartbeat, start-up)`) to every deputy's gap ledger and syncs the
+ * ledgers from the first reachable peer (SPEC §4.2): the remote wins only where this node was
+ * down; around it, and for gaps a host reports, the sync merges.
  *
  * @example
  * ```ts
- * const governor = new HAGovernor({ storage, peers: [httpPeer({ url: 'http://b:8080/ha' })] });
+ * const governor = new HAGovernor({
+ *   storage,
+ *   peers: [httpPeer({ url: 'http://b:7070/edge-ha/v1', token: process.env.EDGE_HA_TOKEN ?? '' })],
+ * });
  * governor.on('transition', (e) => console.log(e.kind, `${e.fromCode}→${e.toCode}`, e.reason));
  * await governor.start();
  * app.get('/ready', (_req, res) => res.sendStatus(governor.status().caughtUp ? 200 : 503));
@@ -198,18 +236,18 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
   readonly #storage: StorageAdapter;
   readonly #clock: Clock;
   readonly #intervalMs: number;
-  readonly #overlapMs: number;
-  readonly #maxRecoveryMs: number;
   readonly #lookbackMs: number;
   readonly #messageLimit: number;
   readonly #deputies: Deputy[] = [];
   #startedAt: number | null = null;
   #heartbeat: number | null = null;
   #timer: TimerHandle | null = null;
+  #watchdog: TimerHandle | null = null;
+  #pendingBeat: Promise<void> | null = null;
   #closed = false;
   #busy = false;
   #controller: AbortController | null = null;
-  #recovery: Partial<Record<DeputyKind, GovernorRecovery>> = {};
+  #startup: GovernorDowntime | null = null;
   #messages: SyncStateMessage[] = [];
 
   /**
@@ -238,8 +276,9 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     this.#storage = options.storage;
     this.#clock = options.clock ?? systemClock;
     this.#intervalMs = nonNegative('heartbeatIntervalMs', options.heartbeatIntervalMs, 10_000, 1);
-    this.#overlapMs = nonNegative('overlapMs', options.overlapMs, 60_000);
-    this.#maxRecoveryMs = nonNegative('maxRecoveryMs', options.maxRecoveryMs, 7 * 86_400_000);
+    const overlapMs = nonNegative('overlapMs', options.overlapMs, 60_000);
+    const maxClockSkewMs = nonNegative('maxClockSkewMs', options.maxClockSkewMs, 300_000, 1);
+    const maxRecoveryMs = nonNegative('maxRecoveryMs', options.maxRecoveryMs, 7 * 86_400_000, 1);
     this.#lookbackMs = nonNegative('firstStartLookbackMs', options.firstStartLookbackMs, 0);
     this.#messageLimit = nonNegative('syncStateLimit', options.syncStateLimit, 100, 1);
     const deputyOptions = (kind: DeputyKind): DeputyOptions => ({
@@ -247,6 +286,11 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
       peer: options.peers,
       key: `${key}:${kind}`,
       clock: this.#clock,
+      overlapMs,
+      maxClockSkewMs,
+      maxRecoveryMs,
+      ...(options.items === undefined ? {} : { items: options.items }),
+      ...(options.maxShortPages === undefined ? {} : { maxShortPages: options.maxShortPages }),
       ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
       ...(options.retry === undefined ? {} : { retry: options.retry }),
@@ -307,13 +351,12 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     }
   }
 
-  async #writeHeartbeat(at: number): Promise<void> {
+  async #writeHeartbeat(at: number, clean: boolean): Promise<void> {
     try {
-      await this.#storage.writeSyncState(this.heartbeatKey, {
-        lastUpToDate: null,
-        heartbeat: at,
-        run: null,
-      });
+      await this.#storage.writeSyncState(
+        this.heartbeatKey,
+        writeHeartbeatRecord({ at, clean, intervalMs: this.#intervalMs }),
+      );
       this.#heartbeat = at;
       try {
         this.emit('heartbeat', { at });
@@ -323,7 +366,7 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     } catch (error) {
       this.#report(
         'error',
-        `Could not write the heartbeat: ${error instanceof Error ? error.message : String(error)}; the next downtime window may start earlier than needed.`,
+        `Could not write the heartbeat: ${error instanceof Error ? error.message : String(error)}; after a crash the next start-up would take this node for down since its last heartbeat (${String(this.#heartbeat)}).`,
         'SYNC_FAILED',
       );
     }
@@ -333,16 +376,28 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     this.#timer = this.#clock.setTimeout(() => {
       this.#timer = null;
       if (this.#closed) return;
-      void this.#writeHeartbeat(this.#clock.now()).finally(() => {
+      const at = this.#clock.now();
+      // A write still pending one interval later weakens the crash rule (two intervals after the
+      // last committed heartbeat are merged, the rest of a downtime overwritten): say so.
+      this.#watchdog = this.#clock.setTimeout(() => {
+        this.#watchdog = null;
+        const last = this.#heartbeat;
+        this.#report(
+          'error',
+          `The heartbeat write of ${at} has not completed after ${this.#intervalMs} ms; if this node crashes now, the next start-up takes it for down since its last committed heartbeat (${String(last)}), and points it records from ${last === null ? '?' : last + 2 * this.#intervalMs} on may be overwritten by that sync. Check the storage.`,
+          'SYNC_FAILED',
+        );
+      }, this.#intervalMs);
+      this.#pendingBeat = this.#writeHeartbeat(at, false).finally(() => {
+        this.#watchdog?.cancel();
+        this.#watchdog = null;
+        this.#pendingBeat = null;
         if (!this.#closed) this.#scheduleHeartbeat();
       });
     }, this.#intervalMs);
   }
 
-  async #runAll(
-    windows: ReadonlyMap<Deputy, { window: TimeWindow; unrecoverable: TimeWindow | null }>,
-    signal: AbortSignal | undefined,
-  ): Promise<GovernorRunResult> {
+  async #runAll(signal: AbortSignal | undefined): Promise<GovernorRunResult> {
     this.#busy = true;
     const controller = new AbortController();
     this.#controller = controller;
@@ -351,9 +406,7 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     else signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const summaries = await Promise.all(
-        [...windows].map(([deputy, { window, unrecoverable }]) =>
-          deputy.run(window, { signal: controller.signal, unrecoverable }),
-        ),
+        this.#deputies.map((deputy) => deputy.run(undefined, { signal: controller.signal })),
       );
       const byKind = (kind: DeputyKind): DeputyRunSummary | null =>
         summaries.find((summary) => summary.kind === kind) ?? null;
@@ -366,77 +419,138 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
   }
 
   /**
-   * Starts the instance's HA duties: reads the previous heartbeat, writes a new one (and keeps
-   * writing it every `heartbeatIntervalMs`), computes each deputy's downtime window (see
-   * `computeRecoveryWindow`) and runs the deputies on it. Resolves with their summaries; a
-   * failed recovery resolves too (check `state` or `status().caughtUp`).
+   * Starts the instance's HA duties: reads the previous heartbeat, adds the downtime
+   * `[heartbeat, start-up)` to every deputy's gap ledger (durably, before the new heartbeat is
+   * written, so a crash here loses nothing), starts writing the heartbeat every
+   * `heartbeatIntervalMs`, and syncs the ledgers. On a first start (no heartbeat, no deputy
+   * record) with `firstStartLookbackMs`, the look-back is added as a merge gap. Resolves with the
+   * deputies' summaries; a failed sync resolves too (check `state` or `status().caughtUp`); the
+   * gaps stay in the ledgers for the next `sync()`.
    *
-   * @throws {SyncError} `SYNC_BUSY` when already started, `SYNC_CLOSED` after `close()`.
+   * @throws {SyncError} `SYNC_BUSY` when already started, `SYNC_CLOSED` after `close()`,
+   * `SYNC_STATE_FORMAT` when a stored record cannot be read (nothing is changed then).
    */
   async start(options: { readonly signal?: AbortSignal } = {}): Promise<GovernorRunResult> {
     this.#check();
     if (this.#startedAt !== null) {
       throw new SyncError(
         'SYNC_BUSY',
-        'This governor was already started; use resync() to sync again.',
+        'This governor was already started; use sync() to sync again.',
       );
     }
     this.#busy = true;
     const startup = this.#clock.now();
-    this.#startedAt = startup;
-    const windows = new Map<Deputy, { window: TimeWindow; unrecoverable: TimeWindow | null }>();
     try {
-      const previous = (await this.#storage.readSyncState(this.heartbeatKey))?.heartbeat ?? null;
-      await this.#writeHeartbeat(startup);
-      if (!this.#closed) this.#scheduleHeartbeat();
-      for (const deputy of this.#deputies) {
-        const record = await deputy.load();
-        const recovery = computeRecoveryWindow({
-          lastUpToDate: record.lastUpToDate,
-          heartbeat: previous,
-          pending: record.run?.window ?? null,
-          startup,
-          overlapMs: this.#overlapMs,
-          maxRecoveryMs: this.#maxRecoveryMs,
-          firstStartLookbackMs: this.#lookbackMs,
-        });
-        this.#recovery[deputy.kind] = recovery;
-        const { window, unrecoverable, basis } = recovery;
+      const heartbeat = readHeartbeat(
+        await this.#storage.readSyncState(this.heartbeatKey),
+        this.heartbeatKey,
+      );
+      const downtime = computeDowntime({ heartbeat, startup, intervalMs: this.#intervalMs });
+      if (heartbeat !== null && downtime === null) {
+        this.#report(
+          'warning',
+          `The last heartbeat (${heartbeat.at}) is not before this start-up (${startup}): the clock was set back; no downtime is assumed.`,
+        );
+      }
+      // Read every deputy record before changing any: a record this version cannot read fails
+      // start() with nothing changed.
+      const records: DeputyRecord[] = [];
+      for (const deputy of this.#deputies) records.push(await deputy.load());
+      for (const [i, deputy] of this.#deputies.entries()) {
+        const record = records[i] as DeputyRecord;
+        if (downtime !== null) {
+          await deputy.addGap({
+            from: downtime.overwriteFrom,
+            to: downtime.to,
+            mode: 'overwrite',
+            reason: 'downtime',
+            pendingMargins: { heartbeat: downtime.heartbeat },
+          });
+        } else if (
+          heartbeat === null &&
+          record.lastUpToDate === null &&
+          record.gaps.length === 0 &&
+          this.#lookbackMs > 0
+        ) {
+          await deputy.addGap({
+            from: startup - this.#lookbackMs,
+            to: startup,
+            mode: 'merge',
+            reason: 'firstStart',
+          });
+        }
+      }
+      this.#startup = { heartbeat, downtime };
+      this.#startedAt = startup;
+      if (downtime !== null) {
         this.#report(
           'info',
-          `${deputy.kind}: recovering [${window.from}, ${window.to}) (from ${basis}).`,
+          `Down in [${downtime.overwriteFrom}, ${downtime.to}) (last heartbeat ${downtime.heartbeat}, ${downtime.clean ? 'clean stop' : 'no clean stop: two heartbeat intervals after it are merged'}); added to the gap ledgers.`,
         );
-        if (unrecoverable !== null) {
-          this.#report(
-            'warning',
-            `${deputy.kind}: data in [${unrecoverable.from}, ${unrecoverable.to}) is older than maxRecoveryMs (${this.#maxRecoveryMs} ms) and is not recovered.`,
-            'SYNC_UNRECOVERABLE',
-          );
-        }
-        windows.set(deputy, { window, unrecoverable });
+      } else if (heartbeat === null) {
+        this.#report('info', 'First start: no heartbeat recorded.');
       }
+      await this.#writeHeartbeat(startup, false);
+      if (!this.#closed) this.#scheduleHeartbeat();
     } finally {
       this.#busy = false;
     }
     this.#check();
-    return this.#runAll(windows, options.signal);
+    return this.#runAll(options.signal);
   }
 
   /**
-   * Runs every deputy on `window` (for example after a peer reported a gap).
+   * Syncs every deputy's gap ledger now (for example after `reportGap()`, or to retry after a
+   * failed run).
+   *
+   * @throws {SyncError} `SYNC_BUSY` while a sync runs, `SYNC_CLOSED` after `close()`.
+   */
+  async sync(options: { readonly signal?: AbortSignal } = {}): Promise<GovernorRunResult> {
+    this.#check();
+    return this.#runAll(options.signal);
+  }
+
+  /**
+   * Adds a gap a host knows of (for example a write that could not be delivered to this node)
+   * to every deputy's ledger, in merge mode: the next sync pulls the peer's records of it
+   * without changing any local point. Resolves once the gap is durable.
+   *
+   * @throws {SyncError} `SYNC_INVALID_WINDOW`, `SYNC_LEDGER_FULL`, `SYNC_CLOSED`.
+   */
+  async reportGap(window: TimeWindow): Promise<void> {
+    if (this.#closed)
+      throw new SyncError('SYNC_CLOSED', 'This governor is closed; create a new one.');
+    assertSyncWindow(window);
+    for (const deputy of this.#deputies) {
+      await deputy.addGap({ from: window.from, to: window.to, mode: 'merge', reason: 'reported' });
+    }
+    this.#report('info', `Gap [${window.from}, ${window.to}) reported (merge).`);
+  }
+
+  /**
+   * Adds `window` to every deputy's ledger as a requested gap and syncs the ledgers: `merge`
+   * (the default: local points stay) or `overwrite` (the remote wins in the window, Apis
+   * "ExpertMode").
    *
    * @throws {SyncError} `SYNC_BUSY` while a sync runs, `SYNC_CLOSED` after `close()`,
    * `SYNC_INVALID_WINDOW` for a bad window.
    */
   async resync(
     window: TimeWindow,
-    options: { readonly signal?: AbortSignal } = {},
+    options: { readonly signal?: AbortSignal; readonly mode?: SyncGapMode } = {},
   ): Promise<GovernorRunResult> {
     this.#check();
-    const windows = new Map(
-      this.#deputies.map((deputy) => [deputy, { window, unrecoverable: null }] as const),
-    );
-    return this.#runAll(windows, options.signal);
+    assertSyncWindow(window);
+    const mode = options.mode ?? 'merge';
+    this.#busy = true;
+    try {
+      for (const deputy of this.#deputies) {
+        await deputy.addGap({ from: window.from, to: window.to, mode, reason: 'requested' });
+      }
+    } finally {
+      this.#busy = false;
+    }
+    return this.#runAll(options.signal);
   }
 
   /** Cancels the runs in progress (they end `finished_with_error`, `SYNC_CANCELLED`). */
@@ -449,40 +563,42 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     const startedAt = this.#startedAt;
     const snapshot = (kind: DeputyKind): DeputySnapshot | null =>
       this.#deputy(kind)?.snapshot() ?? null;
-    const caughtUp =
-      startedAt !== null &&
-      this.#deputies.every((deputy) => {
-        const { lastRun, lastUpToDate } = deputy.snapshot();
-        return (
-          lastRun?.state === 'finished_ok' && lastUpToDate !== null && lastUpToDate >= startedAt
-        );
-      });
+    const timeSeries = snapshot('timeSeries');
+    const events = snapshot('events');
+    const caughtUp = startedAt !== null && this.#deputies.every((deputy) => deputy.caughtUp);
     return {
       startedAt,
       running: this.#deputies.some((deputy) => deputy.running),
       closed: this.#closed,
       caughtUp,
       heartbeat: this.#heartbeat,
-      recovery: {
-        timeSeries: this.#recovery.timeSeries ?? null,
-        events: this.#recovery.events ?? null,
+      startup: this.#startup,
+      gaps: { timeSeries: timeSeries?.gaps ?? null, events: events?.gaps ?? null },
+      unrecoverable: {
+        timeSeries: timeSeries?.unrecoverable ?? null,
+        events: events?.unrecoverable ?? null,
       },
-      deputies: { timeSeries: snapshot('timeSeries'), events: snapshot('events') },
+      deputies: { timeSeries, events },
       syncState: [...this.#messages],
     };
   }
 
   /**
-   * Stops the heartbeat timer, cancels and awaits any run, writes a last heartbeat (the instance
-   * ran until now) and refuses further use. Does not close the storage. Idempotent.
+   * Stops the heartbeat timer, cancels and awaits any run, writes a last, clean heartbeat (the
+   * instance ran exactly until now) and refuses further use. Does not close the storage.
+   * Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = null;
+    this.#watchdog?.cancel();
+    this.#watchdog = null;
     this.cancel();
     await Promise.all(this.#deputies.map((deputy) => deputy.close()));
-    if (this.#startedAt !== null) await this.#writeHeartbeat(this.#clock.now());
+    // A periodic heartbeat still being written must not land after the clean one.
+    await this.#pendingBeat;
+    if (this.#startedAt !== null) await this.#writeHeartbeat(this.#clock.now(), true);
   }
 }

@@ -1,17 +1,17 @@
 /**
- * The HA governor: heartbeat, downtime window, deputies per instance, status and `caughtUp`.
+ * The HA governor: heartbeat, downtime gaps, deputies per instance, status and `caughtUp`.
  *
  * @module
  */
 
+export type { Downtime, DowntimeInput, HeartbeatInfo } from './downtime.js';
+export { computeDowntime } from './downtime.js';
 export type {
+  GovernorDowntime,
   GovernorEvents,
   GovernorHeartbeat,
-  GovernorRecovery,
   GovernorRunResult,
   GovernorStatus,
   HAGovernorOptions,
 } from './governor.js';
 export { HAGovernor } from './governor.js';
-export type { RecoveryBasis, RecoveryWindow, RecoveryWindowInput } from './window.js';
-export { computeRecoveryWindow } from './window.js';

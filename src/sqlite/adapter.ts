@@ -15,7 +15,8 @@ import type {
   PointValue,
   StorageAdapter,
   StorageCapabilities,
-  SyncStateRecord,
+  SyncStateValue,
+  SyncWriteOptions,
   TimeWindow,
 } from '../storage/types.js';
 import {
@@ -24,11 +25,13 @@ import {
   assertItemIds,
   assertPageRequest,
   assertPoints,
-  assertReplacePoints,
+  assertPointsInWindow,
   assertSyncKey,
-  assertSyncState,
   assertWindow,
-  copySyncState,
+  decodeSyncState,
+  type EncodedSyncState,
+  encodeSyncState,
+  encodeSyncWriteOptions,
 } from '../storage/validate.js';
 import { isMissingBinding, loadBetterSqlite3 } from './load.js';
 import { migrate } from './schema.js';
@@ -65,19 +68,20 @@ const VT_BOOLEAN = 3;
  * Writes one valid point with `statement` (`INSERT … (item, t, vt, vn, vs, q)`), passing the
  * columns as arguments (no row array, no copy of the point). `-0` is stored as `0`, as a copy
  * through JSON would.
+ * @returns The number of rows the statement changed (0 when an `ON CONFLICT DO NOTHING` skipped it).
  */
 function writePoint(
   statement: BetterSqlite3.Statement<unknown[], unknown>,
   item: string,
   point: Point,
-): void {
+): number {
   const v = point.v;
   const q = point.q === undefined ? null : point.q + 0;
   const t = point.t + 0;
-  if (v === null) statement.run(item, t, VT_NULL, null, null, q);
-  else if (typeof v === 'number') statement.run(item, t, VT_NUMBER, v + 0, null, q);
-  else if (typeof v === 'string') statement.run(item, t, VT_STRING, null, v, q);
-  else statement.run(item, t, VT_BOOLEAN, v ? 1 : 0, null, q);
+  if (v === null) return statement.run(item, t, VT_NULL, null, null, q).changes;
+  if (typeof v === 'number') return statement.run(item, t, VT_NUMBER, v + 0, null, q).changes;
+  if (typeof v === 'string') return statement.run(item, t, VT_STRING, null, v, q).changes;
+  return statement.run(item, t, VT_BOOLEAN, v ? 1 : 0, null, q).changes;
 }
 
 function fromRow(row: PointRow): Point {
@@ -111,8 +115,9 @@ function fromRow(row: PointRow): Point {
 
 /**
  * A {@link StorageAdapter} over one SQLite file (through `better-sqlite3`). Persistent, atomic
- * (one transaction per replace and per insert batch), safe with several processes on one file
- * (WAL mode + `busy_timeout`). Create it with {@link openSqliteStorage}.
+ * (one transaction per write call; a sync write's `syncState` record is written in the same
+ * transaction as its data), safe with several processes on one file (WAL mode + `busy_timeout`).
+ * Create it with {@link openSqliteStorage}.
  *
  * @example
  * ```ts
@@ -135,6 +140,7 @@ export class SqliteStorageAdapter implements StorageAdapter {
     readPoints: BetterSqlite3.Statement<unknown[], PointRow>;
     deletePoints: BetterSqlite3.Statement<unknown[], unknown>;
     insertPoint: BetterSqlite3.Statement<unknown[], unknown>;
+    mergePoint: BetterSqlite3.Statement<unknown[], unknown>;
     upsertPoint: BetterSqlite3.Statement<unknown[], unknown>;
     readEvents: BetterSqlite3.Statement<unknown[], EventRow>;
     readEventsAfter: BetterSqlite3.Statement<unknown[], EventRow>;
@@ -142,9 +148,22 @@ export class SqliteStorageAdapter implements StorageAdapter {
     readSync: BetterSqlite3.Statement<unknown[], string>;
     writeSync: BetterSqlite3.Statement<unknown[], unknown>;
   };
-  readonly #replace: (item: string, window: TimeWindow, points: readonly Point[]) => void;
+  readonly #replace: (
+    item: string,
+    window: TimeWindow,
+    points: readonly Point[],
+    record: EncodedSyncState | undefined,
+  ) => void;
+  readonly #merge: (
+    item: string,
+    points: readonly Point[],
+    record: EncodedSyncState | undefined,
+  ) => number;
   readonly #append: (item: string, points: readonly Point[]) => void;
-  readonly #insert: (events: readonly EventRecord[]) => number;
+  readonly #insert: (
+    events: readonly EventRecord[],
+    record: EncodedSyncState | undefined,
+  ) => number;
   readonly #register: (items: readonly string[]) => void;
   #closed = false;
 
@@ -171,6 +190,9 @@ export class SqliteStorageAdapter implements StorageAdapter {
       insertPoint: db.prepare(
         'INSERT INTO points (item, t, vt, vn, vs, q) VALUES (?, ?, ?, ?, ?, ?)',
       ),
+      mergePoint: db.prepare(
+        'INSERT INTO points (item, t, vt, vn, vs, q) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (item, t) DO NOTHING',
+      ),
       upsertPoint: db.prepare(
         'INSERT OR REPLACE INTO points (item, t, vt, vn, vs, q) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -191,27 +213,56 @@ export class SqliteStorageAdapter implements StorageAdapter {
       writeSync: db.prepare('INSERT OR REPLACE INTO sync_state (key, state) VALUES (?, ?)'),
     };
     const stmt = this.#stmt;
+    const writeSync = (record: EncodedSyncState | undefined): void => {
+      if (record !== undefined) stmt.writeSync.run(record.key, record.text);
+    };
     this.#register = db.transaction((items: readonly string[]) => {
       for (const item of items) registerItem.run(item);
     });
-    this.#replace = db.transaction((item: string, window: TimeWindow, points: readonly Point[]) => {
-      registerItem.run(item);
-      stmt.deletePoints.run(item, window.from, window.to);
-      const insert = stmt.insertPoint;
-      for (let i = 0; i < points.length; i++) writePoint(insert, item, points[i] as Point);
-    });
+    this.#replace = db.transaction(
+      (
+        item: string,
+        window: TimeWindow,
+        points: readonly Point[],
+        record: EncodedSyncState | undefined,
+      ) => {
+        registerItem.run(item);
+        stmt.deletePoints.run(item, window.from, window.to);
+        const insert = stmt.insertPoint;
+        for (let i = 0; i < points.length; i++) writePoint(insert, item, points[i] as Point);
+        writeSync(record);
+      },
+    );
+    this.#merge = db.transaction(
+      (item: string, points: readonly Point[], record: EncodedSyncState | undefined) => {
+        registerItem.run(item);
+        const merge = stmt.mergePoint;
+        let written = 0;
+        for (let i = 0; i < points.length; i++)
+          written += writePoint(merge, item, points[i] as Point);
+        writeSync(record);
+        return written;
+      },
+    );
     this.#append = db.transaction((item: string, points: readonly Point[]) => {
       registerItem.run(item);
       const upsert = stmt.upsertPoint;
       for (let i = 0; i < points.length; i++) writePoint(upsert, item, points[i] as Point);
     });
-    this.#insert = db.transaction((events: readonly EventRecord[]) => {
-      let inserted = 0;
-      for (const event of events) {
-        inserted += stmt.insertEvent.run(event.t + 0, event.id, JSON.stringify(event.body)).changes;
-      }
-      return inserted;
-    });
+    this.#insert = db.transaction(
+      (events: readonly EventRecord[], record: EncodedSyncState | undefined) => {
+        let inserted = 0;
+        for (const event of events) {
+          inserted += stmt.insertEvent.run(
+            event.t + 0,
+            event.id,
+            JSON.stringify(event.body),
+          ).changes;
+        }
+        writeSync(record);
+        return inserted;
+      },
+    );
   }
 
   /** Runs `fn` on the open database, mapping SQLite failures to `STORAGE_BACKEND`. */
@@ -268,13 +319,40 @@ export class SqliteStorageAdapter implements StorageAdapter {
     });
   }
 
-  /** Atomically replaces every point of `item` in `window` with `points` (one transaction). */
-  async replacePoints(item: string, window: TimeWindow, points: readonly Point[]): Promise<void> {
+  /**
+   * Atomically replaces every point of `item` in `window` with `points`; one transaction, which
+   * also writes `options.syncState`.
+   */
+  async replacePoints(
+    item: string,
+    window: TimeWindow,
+    points: readonly Point[],
+    options?: SyncWriteOptions,
+  ): Promise<void> {
     this.#run('replace points', () => {
       assertItemId(item);
       assertWindow(window);
-      assertReplacePoints(points, window);
-      this.#replace(item, window, points);
+      assertPointsInWindow(points, window, 'replacePoints');
+      this.#replace(item, window, points, encodeSyncWriteOptions(options, 'replacePoints'));
+    });
+  }
+
+  /**
+   * Atomically writes the points whose timestamp `item` has no point at yet
+   * (`ON CONFLICT DO NOTHING`); one transaction, which also writes `options.syncState`.
+   * Returns how many points were written.
+   */
+  async mergePoints(
+    item: string,
+    window: TimeWindow,
+    points: readonly Point[],
+    options?: SyncWriteOptions,
+  ): Promise<number> {
+    return this.#run('merge points', () => {
+      assertItemId(item);
+      assertWindow(window);
+      assertPointsInWindow(points, window, 'mergePoints');
+      return this.#merge(item, points, encodeSyncWriteOptions(options, 'mergePoints'));
     });
   }
 
@@ -314,32 +392,39 @@ export class SqliteStorageAdapter implements StorageAdapter {
     });
   }
 
-  /** Inserts the events whose id is not stored yet, in one transaction; returns the count. */
-  async insertEventsIfAbsent(events: readonly EventRecord[]): Promise<number> {
+  /**
+   * Inserts the events whose id is not stored yet; one transaction, which also writes
+   * `options.syncState`. Returns how many events were inserted.
+   */
+  async insertEventsIfAbsent(
+    events: readonly EventRecord[],
+    options?: SyncWriteOptions,
+  ): Promise<number> {
     return this.#run('insert events', () => {
       assertEvents(events);
-      return this.#insert(events);
+      return this.#insert(events, encodeSyncWriteOptions(options, 'insertEventsIfAbsent'));
     });
   }
 
-  /** Reads the sync record stored under `key`, or `undefined`. */
-  async readSyncState(key: string): Promise<SyncStateRecord | undefined> {
+  /**
+   * Reads the sync-state record stored under `key` (parsed from its JSON text), or `undefined`.
+   * A stored text that is not a JSON object is reported as `STORAGE_BACKEND`.
+   */
+  async readSyncState(key: string): Promise<SyncStateValue | undefined> {
     return this.#run('read the sync state', () => {
-      assertSyncKey(key);
+      assertSyncKey(key, 'readSyncState: key');
       const text = this.#stmt.readSync.get(key);
-      if (text === undefined) return undefined;
-      const state: unknown = JSON.parse(text);
-      assertSyncState(state);
-      return state;
+      return text === undefined
+        ? undefined
+        : decodeSyncState(text, `The sync-state record ${JSON.stringify(key)} in ${this.filename}`);
     });
   }
 
-  /** Replaces the sync record stored under `key` (one statement, atomic). */
-  async writeSyncState(key: string, state: SyncStateRecord): Promise<void> {
+  /** Replaces the sync-state record stored under `key` as JSON text (one statement, atomic). */
+  async writeSyncState(key: string, value: SyncStateValue): Promise<void> {
     this.#run('write the sync state', () => {
-      assertSyncKey(key);
-      assertSyncState(state);
-      this.#stmt.writeSync.run(key, JSON.stringify(copySyncState(state)));
+      const record = encodeSyncState(key, value, 'writeSyncState: ');
+      this.#stmt.writeSync.run(record.key, record.text);
     });
   }
 

@@ -12,7 +12,8 @@ import type {
   Point,
   StorageAdapter,
   StorageCapabilities,
-  SyncStateRecord,
+  SyncStateValue,
+  SyncWriteOptions,
   TimeWindow,
 } from './types.js';
 import {
@@ -21,13 +22,14 @@ import {
   assertItemIds,
   assertPageRequest,
   assertPoints,
-  assertReplacePoints,
+  assertPointsInWindow,
   assertSyncKey,
-  assertSyncState,
   assertWindow,
   compareCodePoints,
   copyEvent,
-  copySyncState,
+  type EncodedSyncState,
+  encodeSyncState,
+  encodeSyncWriteOptions,
   frozenPoint,
 } from './validate.js';
 
@@ -75,10 +77,16 @@ function sortLastWins(points: readonly Point[]): Point[] {
 /**
  * Merges the sorted run `incoming` into the sorted array `stored` (in place when every incoming
  * record sorts after the last stored one, the usual case for live and back-filled data).
- * A record that compares equal to a stored one replaces it.
+ * A record that compares equal to a stored one replaces it (`onTie: 'replace'`) or is dropped
+ * (`onTie: 'keep'`, the stored record stays).
  * @returns The merged array (`stored` itself on the fast path).
  */
-function mergeSorted<T>(stored: T[], incoming: readonly T[], compare: (a: T, b: T) => number): T[] {
+function mergeSorted<T>(
+  stored: T[],
+  incoming: readonly T[],
+  compare: (a: T, b: T) => number,
+  onTie: 'replace' | 'keep' = 'replace',
+): T[] {
   const last = stored.at(-1);
   if (last === undefined || compare(incoming[0] as T, last) > 0) {
     for (const record of incoming) stored.push(record);
@@ -94,10 +102,13 @@ function mergeSorted<T>(stored: T[], incoming: readonly T[], compare: (a: T, b: 
     if (order < 0) {
       merged.push(a);
       i++;
-    } else {
+    } else if (order > 0) {
       merged.push(b);
       j++;
-      if (order === 0) i++;
+    } else {
+      merged.push(onTie === 'replace' ? b : a);
+      i++;
+      j++;
     }
   }
   while (i < stored.length) merged.push(stored[i++] as T);
@@ -107,12 +118,17 @@ function mergeSorted<T>(stored: T[], incoming: readonly T[], compare: (a: T, b: 
 
 const compareTimes = (a: Point, b: Point): number => a.t - b.t;
 
+/** Longest splice done in place; beyond it (argument-count limits) the series is rebuilt. */
+const MAX_SPLICE = 50_000;
+
 /**
  * The in-memory reference implementation of {@link StorageAdapter}: sorted arrays searched by
- * binary search, so a page read costs O(log n + limit) and a replace is one splice between
- * binary-searched bounds. Points are stored frozen and shared with readers (no copy per read;
- * writing to one throws), events and sync state are copied on the way in and out: callers can
- * never alter stored data. Not persistent: the data lives as long as the object.
+ * binary search, so a page read costs O(log n + limit), a replace is one splice between
+ * binary-searched bounds and a merge one sorted merge of the stored span it overlaps. Points are
+ * stored frozen and shared with readers (no copy per read; writing to one throws), events and
+ * sync state are copied on the way in and out: callers can never alter stored data. A sync
+ * write validates its data and its `syncState` record first, then applies both without yielding,
+ * so either both are stored or neither. Not persistent: the data lives as long as the object.
  *
  * @example
  * ```ts
@@ -137,7 +153,8 @@ export class MemoryStorageAdapter implements StorageAdapter {
   #sortedItems: string[] | undefined;
   #events: EventRecord[] = [];
   readonly #eventIds = new Set<string>();
-  readonly #syncState = new Map<string, SyncStateRecord>();
+  /** Sync state as JSON text: stored by value, parsed into a fresh object on every read. */
+  readonly #syncState = new Map<string, string>();
   #closed = false;
 
   /**
@@ -173,6 +190,36 @@ export class MemoryStorageAdapter implements StorageAdapter {
       this.#sortedItems = undefined;
     }
     return series;
+  }
+
+  /** Replaces `series[start, end)` of `item` with `incoming`. */
+  #splice(item: string, series: Point[], start: number, end: number, incoming: Point[]): void {
+    if (end - start + incoming.length < MAX_SPLICE) {
+      series.splice(start, end - start, ...incoming);
+    } else {
+      this.#series.set(item, series.slice(0, start).concat(incoming, series.slice(end)));
+    }
+  }
+
+  /** Writes the points (sorted, frozen, unique `t`) at timestamps `item` has no point at yet. */
+  #mergeAbsent(item: string, incoming: Point[]): number {
+    const series = this.#seriesOf(item);
+    const first = incoming[0];
+    const last = incoming.at(-1);
+    if (first === undefined || last === undefined) return 0;
+    // Only the stored span between the first and last incoming timestamp can collide.
+    const start = lowerBound(series, (p) => p.t - first.t);
+    const end = lowerBound(series, (p) => (p.t <= last.t ? -1 : 1));
+    const merged =
+      start === end
+        ? incoming
+        : mergeSorted(series.slice(start, end), incoming, compareTimes, 'keep');
+    this.#splice(item, series, start, end, merged);
+    return merged.length - (end - start);
+  }
+
+  #writeSync(record: EncodedSyncState | undefined): void {
+    if (record !== undefined) this.#syncState.set(record.key, record.text);
   }
 
   #append(item: string, points: readonly Point[]): void {
@@ -233,21 +280,47 @@ export class MemoryStorageAdapter implements StorageAdapter {
     };
   }
 
-  /** Atomically replaces every point of `item` in `window` with `points`. */
-  async replacePoints(item: string, window: TimeWindow, points: readonly Point[]): Promise<void> {
+  /**
+   * Atomically replaces every point of `item` in `window` with `points`, and writes
+   * `options.syncState` with them (everything is validated before anything changes).
+   */
+  async replacePoints(
+    item: string,
+    window: TimeWindow,
+    points: readonly Point[],
+    options?: SyncWriteOptions,
+  ): Promise<void> {
     this.#checkOpen();
     assertItemId(item);
     assertWindow(window);
-    assertReplacePoints(points, window);
+    assertPointsInWindow(points, window, 'replacePoints');
+    const record = encodeSyncWriteOptions(options, 'replacePoints');
     const series = this.#seriesOf(item);
-    const incoming = points.map(frozenPoint).sort((a, b) => a.t - b.t);
+    const incoming = points.map(frozenPoint).sort(compareTimes);
     const start = lowerBound(series, (p) => p.t - window.from);
     const end = lowerBound(series, (p) => p.t - window.to);
-    if (end - start + incoming.length < 50_000) {
-      series.splice(start, end - start, ...incoming);
-    } else {
-      this.#series.set(item, series.slice(0, start).concat(incoming, series.slice(end)));
-    }
+    this.#splice(item, series, start, end, incoming);
+    this.#writeSync(record);
+  }
+
+  /**
+   * Atomically writes the points whose timestamp `item` has no point at yet (stored points never
+   * change), and `options.syncState` with them; returns how many points were written.
+   */
+  async mergePoints(
+    item: string,
+    window: TimeWindow,
+    points: readonly Point[],
+    options?: SyncWriteOptions,
+  ): Promise<number> {
+    this.#checkOpen();
+    assertItemId(item);
+    assertWindow(window);
+    assertPointsInWindow(points, window, 'mergePoints');
+    const record = encodeSyncWriteOptions(options, 'mergePoints');
+    const written = this.#mergeAbsent(item, points.map(frozenPoint).sort(compareTimes));
+    this.#writeSync(record);
+    return written;
   }
 
   /** Writes live points; a point at an existing timestamp replaces it (the last in a batch wins). */
@@ -280,27 +353,34 @@ export class MemoryStorageAdapter implements StorageAdapter {
     };
   }
 
-  /** Inserts the events whose id is not stored yet (first of a batch wins); returns the count. */
-  async insertEventsIfAbsent(events: readonly EventRecord[]): Promise<number> {
+  /**
+   * Inserts the events whose id is not stored yet (first of a batch wins), and writes
+   * `options.syncState` with them; returns the count.
+   */
+  async insertEventsIfAbsent(
+    events: readonly EventRecord[],
+    options?: SyncWriteOptions,
+  ): Promise<number> {
     this.#checkOpen();
     assertEvents(events);
-    return this.#insert(events);
+    const record = encodeSyncWriteOptions(options, 'insertEventsIfAbsent');
+    const inserted = this.#insert(events);
+    this.#writeSync(record);
+    return inserted;
   }
 
-  /** Reads the sync record stored under `key`, or `undefined`. */
-  async readSyncState(key: string): Promise<SyncStateRecord | undefined> {
+  /** Reads (a fresh copy of) the sync-state record stored under `key`, or `undefined`. */
+  async readSyncState(key: string): Promise<SyncStateValue | undefined> {
     this.#checkOpen();
-    assertSyncKey(key);
-    const state = this.#syncState.get(key);
-    return state === undefined ? undefined : copySyncState(state);
+    assertSyncKey(key, 'readSyncState: key');
+    const text = this.#syncState.get(key);
+    return text === undefined ? undefined : (JSON.parse(text) as SyncStateValue);
   }
 
-  /** Replaces the sync record stored under `key`. */
-  async writeSyncState(key: string, state: SyncStateRecord): Promise<void> {
+  /** Replaces the sync-state record stored under `key` (stored by value, as JSON text). */
+  async writeSyncState(key: string, value: SyncStateValue): Promise<void> {
     this.#checkOpen();
-    assertSyncKey(key);
-    assertSyncState(state);
-    this.#syncState.set(key, copySyncState(state));
+    this.#writeSync(encodeSyncState(key, value, 'writeSyncState: '));
   }
 
   /** Closes the adapter and drops its data. Idempotent. */

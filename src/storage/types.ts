@@ -63,26 +63,35 @@ export interface Page<T> {
 }
 
 /**
- * The durable sync record of one deputy (or of the governor's heartbeat), written atomically.
+ * One sync-state record: a small JSON object owned by the library (the heartbeat, a deputy's gap
+ * ledger and LastUpToDate, one item's progress). Its format is versioned by the library; an
+ * adapter stores it by value and never interprets it. It follows the rules of an event body
+ * (plain objects, arrays, finite numbers, strings, booleans, null; no cycles; at most 64 levels)
+ * and is at most 65,536 UTF-16 code units as JSON text (`JSON.stringify`); keys are non-empty
+ * well-formed strings of at most 2048 code units. Anything else is `STORAGE_INVALID_SYNC_STATE`.
  */
-export interface SyncStateRecord {
-  /** End of the last window that finished_ok, or `null` if none yet. Never moves backwards. */
-  readonly lastUpToDate: number | null;
-  /** The last "running through T" heartbeat, or `null`. */
-  readonly heartbeat: number | null;
-  /** The run in progress, so a restart resumes it; `null` when no run is pending. */
-  readonly run: SyncRunState | null;
+export type SyncStateValue = JsonObject;
+
+/** A sync-state record to write in the same commit as a data write. */
+export interface SyncStateWrite {
+  /** The record's key (same rules as `writeSyncState`). */
+  readonly key: string;
+  /** The new value of the record. */
+  readonly value: SyncStateValue;
 }
 
-/** Progress of an unfinished run, kept so a crash resumes instead of restarting. */
-export interface SyncRunState {
-  /** The run's window. */
-  readonly window: TimeWindow;
+/**
+ * Options of the sync writes (`replacePoints`, `mergePoints`, `insertEventsIfAbsent`).
+ */
+export interface SyncWriteOptions {
   /**
-   * Per key (an item id, or a deputy-chosen key such as `@events`): everything in
-   * `[window.from, through)` has been committed locally.
+   * A sync-state record committed **atomically with the data** of the call: after a crash
+   * either both the data and the record are stored, or neither. The deputies use it to commit a
+   * page and that item's progress in one durable commit. A record that fails validation rejects
+   * the whole call (`STORAGE_INVALID_SYNC_STATE`) and stores nothing.
+   * @default undefined (no record written)
    */
-  readonly checkpoints: Readonly<Record<string, number>>;
+  readonly syncState?: SyncStateWrite | undefined;
 }
 
 /**
@@ -92,9 +101,12 @@ export interface SyncRunState {
 export interface StorageCapabilities {
   /** Does the data survive `close()` and a reopen of the same store (and a process restart)? */
   readonly persistent: boolean;
-  /** Is `replacePoints` all-or-nothing, even if the process dies in the middle of it? */
+  /**
+   * Are `replacePoints` and `mergePoints` all-or-nothing (data and their `syncState` record),
+   * even if the process dies in the middle of one?
+   */
   readonly atomicReplace: boolean;
-  /** Is `insertEventsIfAbsent` all-or-nothing for one call? */
+  /** Is `insertEventsIfAbsent` all-or-nothing for one call (events and their `syncState` record)? */
   readonly atomicInsert: boolean;
   /** Can several processes open the same store at once? */
   readonly multiProcess: boolean;
@@ -126,11 +138,17 @@ export interface StorageCapabilities {
  * - `replacePoints` removes every point of the item with `from <= t < to` and writes the given
  *   ones, atomically for one call; points of the item outside the window and other items are
  *   untouched.
+ * - `mergePoints` writes a given point only where the item has no point at that timestamp (an
+ *   existing point is never changed or removed), atomically for one call, and returns how many
+ *   it wrote.
  * - `insertEventsIfAbsent` never modifies an existing event; it returns how many it inserted.
  *   Within one batch the first event of an id wins and counts once.
  * - `appendPoints` upserts by timestamp; within one batch the last point of a timestamp wins.
  * - `writeSyncState` replaces the record of that key atomically; `readSyncState` of an unknown key
- *   is `undefined`.
+ *   is `undefined`. Writing one key never changes another.
+ * - The sync writes (`replacePoints`, `mergePoints`, `insertEventsIfAbsent`) take an optional
+ *   `syncState` record that is committed in the same atomic commit as their data: one durable
+ *   commit per call, data and progress together.
  */
 export interface StorageAdapter extends AsyncDisposable {
   /** The adapter's static capabilities. */
@@ -147,19 +165,39 @@ export interface StorageAdapter extends AsyncDisposable {
    * lie in the window, else `STORAGE_POINT_OUTSIDE_WINDOW`; timestamps unique, else
    * `STORAGE_INVALID_RECORD`). Registers the item. An empty window changes nothing.
    */
-  replacePoints(item: string, window: TimeWindow, points: readonly Point[]): Promise<void>;
+  replacePoints(
+    item: string,
+    window: TimeWindow,
+    points: readonly Point[],
+    options?: SyncWriteOptions,
+  ): Promise<void>;
+  /**
+   * Atomically writes each of `points` for which `item` has no point at that timestamp yet; a
+   * stored point is never changed or removed. Every point must lie in `window` (else
+   * `STORAGE_POINT_OUTSIDE_WINDOW`); timestamps unique (else `STORAGE_INVALID_RECORD`).
+   * Registers the item. Resolves with how many points were written.
+   */
+  mergePoints(
+    item: string,
+    window: TimeWindow,
+    points: readonly Point[],
+    options?: SyncWriteOptions,
+  ): Promise<number>;
   /** Writes live points; a point at an existing timestamp replaces it. Registers the item. */
   appendPoints(item: string, points: readonly Point[]): Promise<void>;
 
   /** Reads one page of events in `window`, ascending by `(t, id)`. */
   readEvents(window: TimeWindow, page: PageRequest): Promise<Page<EventRecord>>;
   /** Inserts the events whose `id` is not stored yet; returns how many were inserted. */
-  insertEventsIfAbsent(events: readonly EventRecord[]): Promise<number>;
+  insertEventsIfAbsent(events: readonly EventRecord[], options?: SyncWriteOptions): Promise<number>;
 
-  /** Reads the sync record stored under `key`, or `undefined`. */
-  readSyncState(key: string): Promise<SyncStateRecord | undefined>;
-  /** Atomically replaces the sync record stored under `key`. */
-  writeSyncState(key: string, state: SyncStateRecord): Promise<void>;
+  /** Reads the sync-state record stored under `key` (a copy), or `undefined`. */
+  readSyncState(key: string): Promise<SyncStateValue | undefined>;
+  /**
+   * Atomically replaces the sync-state record stored under `key` (a JSON object of at most
+   * 65,536 characters as JSON text, else `STORAGE_INVALID_SYNC_STATE`).
+   */
+  writeSyncState(key: string, value: SyncStateValue): Promise<void>;
 
   /** Releases resources. Idempotent. */
   close(): Promise<void>;

@@ -5,14 +5,14 @@
  * @internal
  */
 
-import { StorageError } from '../errors.js';
+import { StorageError, type StorageErrorCode } from '../errors.js';
 import type {
   EventRecord,
   JsonValue,
   PageRequest,
   Point,
   PointValue,
-  SyncStateRecord,
+  SyncStateValue,
   TimeWindow,
 } from './types.js';
 
@@ -24,8 +24,12 @@ export const MAX_ITEM_ID_LENGTH: number = 1024;
 export const MAX_EVENT_ID_LENGTH: number = 256;
 /** Largest point quality. */
 export const MAX_QUALITY: number = 4_294_967_295;
-/** Deepest nesting accepted in an event body. */
+/** Deepest nesting accepted in an event body or a sync-state value. */
 export const MAX_BODY_DEPTH: number = 64;
+/** Longest sync-state key, in UTF-16 code units (room for `<prefix>:item:<item id>`). */
+export const MAX_SYNC_KEY_LENGTH: number = 2048;
+/** Longest sync-state value, in UTF-16 code units of its JSON text (`JSON.stringify`). */
+export const MAX_SYNC_STATE_LENGTH: number = 65_536;
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -214,13 +218,14 @@ export function assertPoints(points: unknown): asserts points is readonly Point[
 }
 
 /**
- * Asserts the points given to `replacePoints`: valid, each inside `window`
- * (`STORAGE_POINT_OUTSIDE_WINDOW`) and with unique timestamps (`STORAGE_INVALID_RECORD`).
- * `window` must already be valid.
+ * Asserts the points given to `replacePoints` or `mergePoints` (named by `method` in the
+ * message): valid, each inside `window` (`STORAGE_POINT_OUTSIDE_WINDOW`) and with unique
+ * timestamps (`STORAGE_INVALID_RECORD`). `window` must already be valid.
  */
-export function assertReplacePoints(
+export function assertPointsInWindow(
   points: unknown,
   window: TimeWindow,
+  method: 'replacePoints' | 'mergePoints',
 ): asserts points is readonly Point[] {
   assertPoints(points);
   // Pages usually arrive strictly ascending, which proves the timestamps unique without a Set.
@@ -231,7 +236,7 @@ export function assertReplacePoints(
     if (t < window.from || t >= window.to) {
       throw new StorageError(
         'STORAGE_POINT_OUTSIDE_WINDOW',
-        `points[${i}].t=${t} lies outside the window [${window.from}, ${window.to}); every point given to a replace must satisfy from <= t < to.`,
+        `${method}: points[${i}].t=${t} lies outside the window [${window.from}, ${window.to}); every point must satisfy from <= t < to.`,
       );
     }
     if (t <= previous) ascending = false;
@@ -244,7 +249,7 @@ export function assertReplacePoints(
     if (seen.has(t)) {
       throw new StorageError(
         'STORAGE_INVALID_RECORD',
-        `points[${i}].t=${t} repeats an earlier timestamp; an item has at most one point per timestamp.`,
+        `${method}: points[${i}].t=${t} repeats an earlier timestamp; an item has at most one point per timestamp.`,
       );
     }
     seen.add(t);
@@ -299,8 +304,15 @@ export function isJsonValue(value: unknown): value is JsonValue {
   return isJsonNode(value, 0, []);
 }
 
-/** Asserts a JSON value: plain objects, arrays, finite numbers, strings, booleans, null; no cycles. */
-export function assertJsonValue(value: unknown, where: string): asserts value is JsonValue {
+/**
+ * Asserts a JSON value: plain objects, arrays, finite numbers, strings, booleans, null; no
+ * cycles; at most {@link MAX_BODY_DEPTH} levels. Throws `code` naming the offending path.
+ */
+export function assertJsonValue(
+  value: unknown,
+  where: string,
+  code: StorageErrorCode = 'STORAGE_INVALID_RECORD',
+): asserts value is JsonValue {
   // Fast pass for the usual, valid value; the walk below finds and names the problem otherwise.
   if (isJsonNode(value, 0, [])) return;
   const ancestors: unknown[] = [];
@@ -309,30 +321,24 @@ export function assertJsonValue(value: unknown, where: string): asserts value is
     if (typeof node === 'number') {
       if (Number.isFinite(node)) return;
       throw new StorageError(
-        'STORAGE_INVALID_RECORD',
+        code,
         `${path} is ${node}, which is not JSON; use a finite number or null.`,
       );
     }
     if (typeof node !== 'object') {
-      throw new StorageError(
-        'STORAGE_INVALID_RECORD',
-        `${path} is ${describe(node)}, which is not a JSON value.`,
-      );
+      throw new StorageError(code, `${path} is ${describe(node)}, which is not a JSON value.`);
     }
     if (depth > MAX_BODY_DEPTH) {
-      throw new StorageError(
-        'STORAGE_INVALID_RECORD',
-        `${path} nests deeper than ${MAX_BODY_DEPTH} levels.`,
-      );
+      throw new StorageError(code, `${path} nests deeper than ${MAX_BODY_DEPTH} levels.`);
     }
     if (ancestors.includes(node)) {
-      throw new StorageError('STORAGE_INVALID_RECORD', `${path} is a circular reference.`);
+      throw new StorageError(code, `${path} is a circular reference.`);
     }
     ancestors.push(node);
     if (Array.isArray(node)) {
       for (let i = 0; i < node.length; i++) {
         if (!(i in node)) {
-          throw new StorageError('STORAGE_INVALID_RECORD', `${path}[${i}] is a hole in an array.`);
+          throw new StorageError(code, `${path}[${i}] is a hole in an array.`);
         }
         visit(node[i], `${path}[${i}]`, depth + 1);
       }
@@ -340,7 +346,7 @@ export function assertJsonValue(value: unknown, where: string): asserts value is
       const proto = Object.getPrototypeOf(node);
       if (proto !== Object.prototype && proto !== null) {
         throw new StorageError(
-          'STORAGE_INVALID_RECORD',
+          code,
           `${path} is a ${(node as object).constructor?.name ?? 'non-plain'} object; only plain objects are JSON.`,
         );
       }
@@ -399,72 +405,109 @@ function syncError(message: string): StorageError {
   return new StorageError('STORAGE_INVALID_SYNC_STATE', message);
 }
 
-function assertTimeOrNull(value: unknown, name: string): void {
-  if (value !== null && !Number.isSafeInteger(value)) {
-    throw syncError(`${name} must be a safe integer (epoch ms) or null, got ${describe(value)}.`);
-  }
-}
-
-/** Asserts a sync-state key: a non-empty, well-formed string of at most 1024 code units. */
-export function assertSyncKey(key: unknown): asserts key is string {
-  if (
-    typeof key !== 'string' ||
-    key.length === 0 ||
-    key.length > MAX_ITEM_ID_LENGTH ||
-    !isWellFormedString(key)
-  ) {
+/**
+ * Asserts a sync-state key: a non-empty, well-formed string of at most
+ * {@link MAX_SYNC_KEY_LENGTH} code units. `where` starts the message (e.g. `readSyncState: key`).
+ */
+export function assertSyncKey(key: unknown, where = 'A sync-state key'): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_SYNC_KEY_LENGTH) {
     throw syncError(
-      `A sync-state key must be a non-empty, well-formed string of at most ${MAX_ITEM_ID_LENGTH} characters, got ${describe(key)}.`,
+      `${where} must be a non-empty string of at most ${MAX_SYNC_KEY_LENGTH} characters, got ${describe(key)}.`,
+    );
+  }
+  if (!isWellFormedString(key)) {
+    throw syncError(
+      `${where} must not contain a lone UTF-16 surrogate (it cannot be stored faithfully).`,
     );
   }
 }
-
-const SYNC_KEYS = new Set(['lastUpToDate', 'heartbeat', 'run']);
-const RUN_KEYS = new Set(['window', 'checkpoints']);
 
 /**
- * Asserts a sync-state record: exactly `lastUpToDate`, `heartbeat` (safe integer or null) and
- * `run` (null or `{ window, checkpoints }` with a valid window and safe-integer checkpoints).
+ * Validates a sync-state value and returns its JSON text: a plain JSON object (the rules of
+ * {@link assertJsonValue}) of at most {@link MAX_SYNC_STATE_LENGTH} code units as JSON text.
+ * Throws `STORAGE_INVALID_SYNC_STATE`; `where` starts the message (e.g. `writeSyncState: value`).
  */
-export function assertSyncState(state: unknown): asserts state is SyncStateRecord {
-  if (!isRecord(state)) {
+export function syncStateText(value: unknown, where = 'A sync-state value'): string {
+  if (!isRecord(value)) {
+    throw syncError(`${where} must be a JSON object, got ${describe(value)}.`);
+  }
+  assertJsonValue(value, where, 'STORAGE_INVALID_SYNC_STATE');
+  const text = JSON.stringify(value);
+  if (text.length > MAX_SYNC_STATE_LENGTH) {
     throw syncError(
-      `A sync state must be an object { lastUpToDate, heartbeat, run }, got ${describe(state)}.`,
+      `${where} is ${text.length} characters as JSON text, more than the ${MAX_SYNC_STATE_LENGTH} allowed; keep sync state small.`,
     );
   }
-  for (const key of Object.keys(state)) {
-    if (!SYNC_KEYS.has(key)) throw syncError(`A sync state has no property "${key}".`);
+  return text;
+}
+
+/** A validated sync-state record, ready to store: its key and the JSON text of its value. */
+export interface EncodedSyncState {
+  /** The record's key. */
+  readonly key: string;
+  /** The value as JSON text (what a store keeps; parse it to read the value back). */
+  readonly text: string;
+}
+
+/**
+ * Validates a sync-state record (key by {@link assertSyncKey}, value by {@link syncStateText})
+ * and returns it encoded. `prefix` starts the names in messages, e.g. `writeSyncState: ` or
+ * `mergePoints: options.syncState.` (then followed by `key` or `value`).
+ */
+export function encodeSyncState(key: unknown, value: unknown, prefix: string): EncodedSyncState {
+  assertSyncKey(key, `${prefix}key`);
+  return { key, text: syncStateText(value, `${prefix}value`) };
+}
+
+/**
+ * Validates the options of a sync write (`replacePoints`, `mergePoints`, `insertEventsIfAbsent`):
+ * `undefined`, or an object whose `syncState` is `undefined` or a record `{ key, value }`. Returns
+ * the record encoded, or `undefined` when there is none. Call it before storing anything: a bad
+ * record rejects the whole call with `STORAGE_INVALID_SYNC_STATE`.
+ */
+export function encodeSyncWriteOptions(
+  options: unknown,
+  method: 'replacePoints' | 'mergePoints' | 'insertEventsIfAbsent',
+): EncodedSyncState | undefined {
+  if (options === undefined) return undefined;
+  if (!isRecord(options)) {
+    throw syncError(
+      `${method}: options must be an object { syncState? } or undefined, got ${describe(options)}.`,
+    );
   }
-  assertTimeOrNull(state.lastUpToDate, 'lastUpToDate');
-  assertTimeOrNull(state.heartbeat, 'heartbeat');
-  const run = state.run;
-  if (run === null) return;
-  if (!isRecord(run)) {
-    throw syncError(`run must be null or an object { window, checkpoints }, got ${describe(run)}.`);
+  const record = options.syncState;
+  if (record === undefined) return undefined;
+  if (!isRecord(record)) {
+    throw syncError(
+      `${method}: options.syncState must be an object { key, value } or undefined, got ${describe(record)}.`,
+    );
   }
-  for (const key of Object.keys(run)) {
-    if (!RUN_KEYS.has(key)) throw syncError(`run has no property "${key}".`);
-  }
+  return encodeSyncState(record.key, record.value, `${method}: options.syncState.`);
+}
+
+/**
+ * Parses the JSON text of a sync-state record read back from a store. Text that does not parse
+ * as a JSON object was not written by an adapter: `STORAGE_BACKEND` (the store is corrupt or was
+ * written by another program). `where` names the record in the message.
+ */
+export function decodeSyncState(text: unknown, where: string): SyncStateValue {
+  let value: unknown;
   try {
-    assertWindow(run.window);
+    value = typeof text === 'string' ? JSON.parse(text) : text;
   } catch (error) {
     throw new StorageError(
-      'STORAGE_INVALID_SYNC_STATE',
-      `run.window: ${(error as Error).message}`,
+      'STORAGE_BACKEND',
+      `${where} is not valid JSON text; the store is corrupt or was written by another program. Rewrite the record with writeSyncState.`,
       { cause: error },
     );
   }
-  const checkpoints = run.checkpoints;
-  if (!isRecord(checkpoints)) {
-    throw syncError(
-      `run.checkpoints must be a plain object of key -> epoch ms, got ${describe(checkpoints)}.`,
+  if (!isRecord(value)) {
+    throw new StorageError(
+      'STORAGE_BACKEND',
+      `${where} is ${describe(value)}, not a JSON object; the store is corrupt or was written by another program. Rewrite the record with writeSyncState.`,
     );
   }
-  for (const [key, value] of Object.entries(checkpoints)) {
-    if (!Number.isSafeInteger(value)) {
-      throw syncError(`run.checkpoints["${key}"] must be a safe integer, got ${describe(value)}.`);
-    }
-  }
+  return value as SyncStateValue;
 }
 
 /** `n` with `-0` turned into `0` (as JSON, SQLite and most stores do). */
@@ -472,10 +515,6 @@ function noNegativeZero<T>(n: T): T {
   return (typeof n === 'number' ? n + 0 : n) as T;
 }
 
-/**
- * A fresh copy of a valid point with only `t`, `v` and (when present) `q`. `-0` becomes `0`, as
- * it would through JSON or SQLite.
- */
 /**
  * A frozen point equal to `point` (already validated): `point` itself when it is already one of
  * ours (frozen, with exactly the fields of a point), otherwise a frozen copy. Frozen points can
@@ -494,6 +533,10 @@ export function frozenPoint(point: Point): Point {
   return Object.freeze(copyPoint(point));
 }
 
+/**
+ * A fresh copy of a valid point with only `t`, `v` and (when present) `q`. `-0` becomes `0`, as
+ * it would through JSON or SQLite.
+ */
 export function copyPoint(point: Point): Point {
   const t = point.t + 0;
   const v = noNegativeZero(point.v);
@@ -510,9 +553,4 @@ export function copyJson<T extends JsonValue>(value: T): T {
 /** A deep copy of a valid event with only `id`, `t` and `body`. */
 export function copyEvent(event: EventRecord): EventRecord {
   return { id: event.id, t: event.t + 0, body: copyJson(event.body) };
-}
-
-/** A deep copy of a valid sync-state record (`-0` becomes `0`). */
-export function copySyncState(state: SyncStateRecord): SyncStateRecord {
-  return copyJson(state as unknown as JsonValue) as unknown as SyncStateRecord;
 }

@@ -89,6 +89,13 @@ describe('edge-ha serve + edge-ha sync over loopback', () => {
       expect(run.stdout).toContain(`[${kind}] 4 waiting_for_reply -> 5 finished_ok`);
     }
     expect(run.stdout).toMatch(/^progress series +\[/m);
+    expect(run.stdout).toContain(
+      `for [${new Date(WINDOW.from).toISOString()}, ${new Date(WINDOW.to).toISOString()}) (merge)`,
+    );
+    // A window given on the command line is synced however old it is (here: years).
+    expect(run.stdout).toContain(`gap 1 [${WINDOW.from}, ${WINDOW.to}) 600 s merge (requested)`);
+    expect(run.stdout).not.toContain('SYNC_UNRECOVERABLE');
+    expect(run.stdout).not.toContain('left in the ledger');
     expect(run.stdout).toContain('[series] finished_ok (5)');
     expect(run.stdout).toContain('3000 points');
     expect(run.stdout).toContain('120 of 120 events inserted');
@@ -128,9 +135,17 @@ describe('edge-ha serve + edge-ha sync over loopback', () => {
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as {
       ok: boolean;
+      window: { from: number; to: number };
+      gaps: { from: number; to: number; mode: string; reason: string }[];
+      ledger: { timeSeries: unknown[]; events: unknown[] };
       summaries: { kind: string; points: number }[];
     };
     expect(report.ok).toBe(true);
+    expect(report.window).toEqual(WINDOW);
+    expect(report.gaps).toEqual([
+      expect.objectContaining({ ...WINDOW, mode: 'merge', reason: 'requested' }),
+    ]);
+    expect(report.ledger).toEqual({ timeSeries: [], events: [] });
     expect(report.summaries.find((summary) => summary.kind === 'timeSeries')?.points).toBe(3_000);
     expect(run.stderr).toContain('registered 2 item(s)');
   });
@@ -154,9 +169,52 @@ describe('edge-ha serve + edge-ha sync over loopback', () => {
       { env: { EDGE_HA_TOKEN: TOKEN } },
     );
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('(downtime window)');
+    expect(run.stdout).toContain('(downtime and gap ledger)');
+    expect(run.stdout).toMatch(/^gap 1 \[\d+, \d+\) [\d.]+ s merge \(firstStart\)$/m);
     expect(run.stdout).toContain('2/2 items, 3000 points');
     expect(run.stdout).toContain('120 of 120 events inserted');
+  });
+
+  it('leaves a synced file stopped at the start-up of the sync, so the next sync starts there', async () => {
+    const localFile = join(tmp.dir, 'offline.sqlite');
+    const local = openSqliteStorage(localFile);
+    await local.registerItems(ITEMS);
+    const stoppedAt = Date.now() - 30_000;
+    await local.writeSyncState('edge-ha:heartbeat', {
+      format: 'edge-ha.heartbeat',
+      version: 2,
+      at: stoppedAt,
+      clean: true,
+      intervalMs: 10_000,
+    });
+    await local.close();
+    const sync = async () => {
+      const run = await cli(['sync', '--db', localFile, '--peer', url, '--format', 'json'], {
+        env: { EDGE_HA_TOKEN: TOKEN },
+      });
+      expect(run.code).toBe(0);
+      const report = JSON.parse(run.stdout) as {
+        gaps: { from: number; to: number; mode: string; reason: string }[];
+      };
+      const downtime = report.gaps.find((gap) => gap.reason === 'downtime');
+      expect(downtime?.mode).toBe('overwrite');
+      return downtime as { from: number; to: number };
+    };
+    // a clean stop: the file ran through stoppedAt itself, the overwrite starts 1 ms after it
+    const first = await sync();
+    expect(first.from).toBe(stoppedAt + 1);
+    const after = openSqliteStorage(localFile);
+    try {
+      expect(await after.readSyncState('edge-ha:heartbeat')).toMatchObject({
+        at: first.to,
+        clean: true,
+      });
+    } finally {
+      await after.close();
+    }
+    // Whatever the peer recorded while the first sync ran is in the next one's downtime (the
+    // start-up millisecond itself is in its merge margin).
+    expect((await sync()).from).toBe(first.to + 1);
   });
 
   it('exits 1 with PEER_AUTH when the token is wrong, and leaves the local data alone', async () => {
@@ -180,6 +238,7 @@ describe('edge-ha serve + edge-ha sync over loopback', () => {
     );
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('PEER_AUTH');
+    expect(run.stdout).toContain('gaps left in the ledger for the next sync: series 1, events 1');
     expect(run.stdout.trimEnd().endsWith('sync finished_with_error')).toBe(true);
     const after = openSqliteStorage(localFile);
     try {
@@ -243,6 +302,8 @@ describe('edge-ha serve + edge-ha sync over loopback', () => {
     controller.abort();
     expect(await done).toBe(0);
     expect(out.text).toContain(`catching up from ${url}`);
+    expect(out.text).toMatch(/^gap 1 \[\d+, \d+\) [\d.]+ s merge \(firstStart\)$/m);
+    expect(out.text).not.toContain('not caught up');
     expect(out.text).toMatch(/\[series\] 4 waiting_for_reply -> 5 finished_ok/);
     expect(out.text).toContain('[series] finished_ok (5)');
     expect(out.text).toContain('2/2 items, 3000 points');

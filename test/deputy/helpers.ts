@@ -1,16 +1,21 @@
-/** Test helpers for deputies and the governor: fault-injecting peer/storage wrappers, dumps. */
+/** Test helpers for deputies and the governor: a fault-injecting peer, a spying storage, dumps. */
 
-import { PeerError, StorageError } from '../../src/errors.js';
+import type { SyncGap } from '../../src/deputy/ledger.js';
+import { PeerError } from '../../src/errors.js';
+import { localPeer } from '../../src/peer/local.js';
 import type { RemotePeer } from '../../src/peer/types.js';
 import { collect, iterateEvents, iteratePoints } from '../../src/storage/iterate.js';
 import { MemoryStorageAdapter } from '../../src/storage/memory.js';
 import type {
   EventRecord,
+  JsonObject,
+  PageRequest,
   Point,
   StorageAdapter,
-  SyncStateRecord,
+  SyncWriteOptions,
   TimeWindow,
 } from '../../src/storage/types.js';
+import { ManualClock } from '../../src/testing/manual-clock.js';
 
 export type PeerOp = 'hello' | 'listItems' | 'readPoints' | 'readEvents';
 
@@ -86,65 +91,100 @@ export function faultPeer(
   };
 }
 
+/** The windows read by the `readPoints` calls of `peer` for `item`. */
+export function pointReads(peer: FaultPeer, item: string): TimeWindow[] {
+  return peer.calls
+    .filter((call) => call.op === 'readPoints' && call.args[0] === item)
+    .map((call) => call.args[1] as TimeWindow);
+}
+
 export const unreachable = (): PeerError =>
   new PeerError('PEER_UNREACHABLE', 'connection refused (injected)');
 
-export type StorageOp = keyof Omit<StorageAdapter, 'capabilities' | typeof Symbol.asyncDispose>;
-
-/**
- * Wraps a storage; from the `crashAt`-th call on (1-based, counting every call), every call
- * throws — a process that died inside (`after: true`: the call took effect) or before an adapter
- * call. Also records the largest batch handed to replacePoints / insertEventsIfAbsent.
- */
-export function crashingStorage(
-  inner: StorageAdapter,
-  options: { crashAt?: number; after?: boolean; ops?: readonly StorageOp[] } = {},
-): StorageAdapter & { calls: number; crashed: () => boolean; maxBatch: () => number } {
-  let calls = 0;
-  let crashed = false;
-  let maxBatch = 0;
-  const guard = async <T>(op: StorageOp, run: () => Promise<T>): Promise<T> => {
-    const counted = options.ops === undefined || options.ops.includes(op);
-    if (counted) calls++;
-    if (crashed) throw new StorageError('STORAGE_BACKEND', `injected crash (dead) in ${op}`);
-    if (counted && options.crashAt !== undefined && calls >= options.crashAt) {
-      crashed = true;
-      if (options.after) await run();
-      throw new StorageError('STORAGE_BACKEND', `injected crash in ${op}`);
-    }
-    return run();
+/** A clock for the deputy and a local peer on `remote` reading the same clock (no skew). */
+export function linked(
+  remote: StorageAdapter,
+  now = 1_000,
+  instanceId?: string,
+): { clock: ManualClock; peer: RemotePeer } {
+  const clock = new ManualClock(now);
+  return {
+    clock,
+    peer: localPeer(remote, instanceId === undefined ? { clock } : { clock, instanceId }),
   };
-  const wrapper = {
-    capabilities: inner.capabilities,
-    get calls() {
-      return calls;
+}
+
+/** One storage call seen by {@link spyStorage}. */
+export interface StorageCall {
+  readonly op: 'replacePoints' | 'mergePoints' | 'insertEventsIfAbsent' | 'writeSyncState';
+  /** The item of a point write, or `null`. */
+  readonly item: string | null;
+  /** The number of records handed over (0 for writeSyncState). */
+  readonly records: number;
+  /** The sync-state key written by the call (its `options.syncState`, or writeSyncState's key). */
+  readonly key: string | null;
+  /** The sync-state record written with it, or `null`. */
+  readonly value: JsonObject | null;
+}
+
+/** Wraps a storage and records every write call (data writes and sync-state writes), in order. */
+export function spyStorage(inner: StorageAdapter): StorageAdapter & { calls: StorageCall[] } {
+  const calls: StorageCall[] = [];
+  const state = (options: SyncWriteOptions | undefined) => ({
+    key: options?.syncState?.key ?? null,
+    value: options?.syncState?.value ?? null,
+  });
+  return {
+    calls,
+    get capabilities() {
+      return inner.capabilities;
     },
-    crashed: () => crashed,
-    maxBatch: () => maxBatch,
-    registerItems: (items: readonly string[]) =>
-      guard('registerItems', () => inner.registerItems(items)),
-    listItems: () => guard('listItems', () => inner.listItems()),
-    readPoints: (item: string, window: TimeWindow, page: { limit: number; cursor?: string }) =>
-      guard('readPoints', () => inner.readPoints(item, window, page)),
-    replacePoints: (item: string, window: TimeWindow, points: readonly Point[]) => {
-      maxBatch = Math.max(maxBatch, points.length);
-      return guard('replacePoints', () => inner.replacePoints(item, window, points));
+    registerItems: (items: readonly string[]) => inner.registerItems(items),
+    listItems: () => inner.listItems(),
+    readPoints: (item: string, window: TimeWindow, page: PageRequest) =>
+      inner.readPoints(item, window, page),
+    replacePoints: (
+      item: string,
+      window: TimeWindow,
+      points: readonly Point[],
+      options?: SyncWriteOptions,
+    ) => {
+      calls.push({ op: 'replacePoints', item, records: points.length, ...state(options) });
+      return inner.replacePoints(item, window, points, options);
     },
-    appendPoints: (item: string, points: readonly Point[]) =>
-      guard('appendPoints', () => inner.appendPoints(item, points)),
-    readEvents: (window: TimeWindow, page: { limit: number; cursor?: string }) =>
-      guard('readEvents', () => inner.readEvents(window, page)),
-    insertEventsIfAbsent: (events: readonly EventRecord[]) => {
-      maxBatch = Math.max(maxBatch, events.length);
-      return guard('insertEventsIfAbsent', () => inner.insertEventsIfAbsent(events));
+    mergePoints: (
+      item: string,
+      window: TimeWindow,
+      points: readonly Point[],
+      options?: SyncWriteOptions,
+    ) => {
+      calls.push({ op: 'mergePoints', item, records: points.length, ...state(options) });
+      return inner.mergePoints(item, window, points, options);
     },
-    readSyncState: (key: string) => guard('readSyncState', () => inner.readSyncState(key)),
-    writeSyncState: (key: string, state: SyncStateRecord) =>
-      guard('writeSyncState', () => inner.writeSyncState(key, state)),
+    appendPoints: (item: string, points: readonly Point[]) => inner.appendPoints(item, points),
+    readEvents: (window: TimeWindow, page: PageRequest) => inner.readEvents(window, page),
+    insertEventsIfAbsent: (events: readonly EventRecord[], options?: SyncWriteOptions) => {
+      calls.push({
+        op: 'insertEventsIfAbsent',
+        item: null,
+        records: events.length,
+        ...state(options),
+      });
+      return inner.insertEventsIfAbsent(events, options);
+    },
+    readSyncState: (k: string) => inner.readSyncState(k),
+    writeSyncState: (k: string, value: JsonObject) => {
+      calls.push({ op: 'writeSyncState', item: null, records: 0, key: k, value });
+      return inner.writeSyncState(k, value);
+    },
     close: () => inner.close(),
     [Symbol.asyncDispose]: () => inner.close(),
   };
-  return wrapper as never;
+}
+
+/** The gaps of a deputy record as written to storage. */
+export function recordGaps(value: JsonObject | null | undefined): SyncGap[] {
+  return ((value as { gaps?: unknown } | null | undefined)?.gaps ?? []) as SyncGap[];
 }
 
 const ALL: TimeWindow = { from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER };

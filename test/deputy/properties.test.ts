@@ -1,18 +1,24 @@
 /**
- * SPEC §6 invariants I1–I5 and I7 as fast-check properties over random data, windows, page sizes,
- * concurrency and injected faults. EDGE_HA_PROPERTY_RUNS overrides the number of runs.
+ * SPEC §6 invariants I1–I5, I7, I9 and I10 as fast-check properties over random data, windows,
+ * modes, page sizes, concurrency, clock skews and injected faults. EDGE_HA_PROPERTY_RUNS
+ * overrides the number of runs.
  */
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventDeputy, TimeSeriesDeputy } from '../../src/deputy/deputy.js';
+import type { SyncGapMode } from '../../src/deputy/ledger.js';
+import type { DeputyTransitionEvent } from '../../src/deputy/types.js';
 import { PeerError } from '../../src/errors.js';
 import { localPeer } from '../../src/peer/local.js';
 import type { EventRecord, Point, StorageAdapter, TimeWindow } from '../../src/storage/types.js';
-import { crashingStorage, dump, faultPeer, memory } from './helpers.js';
+import { faultyStorage } from '../../src/testing/faults/storage.js';
+import { ManualClock } from '../../src/testing/manual-clock.js';
+import { dump, faultPeer, linked, memory } from './helpers.js';
 
 const RUNS = Number(process.env.EDGE_HA_PROPERTY_RUNS ?? 200);
 const ITEMS = ['a', 'b', 'c', 'd'];
+const NOW = 10_000;
 const noWait = { retries: 2, backoff: () => 0 };
 
 const pointsArb = fc.uniqueArray(
@@ -40,6 +46,7 @@ const scenarioArb = fc.record({
   remoteEvents: eventsArb('remote'),
   localEvents: eventsArb('local'),
   window: windowArb,
+  mode: fc.constantFrom<SyncGapMode>('merge', 'overwrite'),
   pageSize: fc.integer({ min: 1, max: 4 }),
   concurrency: fc.integer({ min: 1, max: 3 }),
 });
@@ -57,16 +64,27 @@ async function stores(s: Scenario, options: { remoteKnowsAll?: boolean } = {}) {
 }
 
 async function syncBoth(local: StorageAdapter, remote: StorageAdapter, s: Scenario) {
-  const options = { storage: local, peer: localPeer(remote), pageSize: s.pageSize, retry: noWait };
+  const { clock, peer } = linked(remote, NOW);
+  const options = { storage: local, peer, clock, pageSize: s.pageSize, retry: noWait };
+  const run = { mode: s.mode };
   const series = await new TimeSeriesDeputy({ ...options, concurrency: s.concurrency }).run(
     s.window,
+    run,
   );
-  const events = await new EventDeputy(options).run(s.window);
+  const events = await new EventDeputy(options).run(s.window, run);
   return { series, events };
 }
 
+/** What a merge of `remote` into `local` inside `window` leaves: local points win. */
+function merged(local: readonly Point[], remote: readonly Point[], window: TimeWindow): Point[] {
+  const byT = new Map<number, Point>();
+  for (const p of remote.filter(inside(window))) byT.set(p.t, p);
+  for (const p of local.filter(inside(window))) byT.set(p.t, p);
+  return [...byT.values()].sort((a, b) => a.t - b.t);
+}
+
 describe('SPEC §6 invariants (property tests)', () => {
-  it('I1 + I2: after finished_ok every remote record of the window is local; series: remote wins inside, outside untouched; events: local wins', async () => {
+  it('I1 + I2 + I9: after finished_ok every remote record of the window is local; series: the remote wins inside an overwrite window, local points stay in a merge window, outside is untouched; events: local wins', async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
         const { remote, local } = await stores(s);
@@ -79,11 +97,14 @@ describe('SPEC §6 invariants (property tests)', () => {
         expect(Object.keys(after.points).sort()).toEqual(Object.keys(before.points).sort());
         for (const item of Object.keys(before.points)) {
           const got = after.points[item] ?? [];
-          const remotePoints = remoteState.points[item] ?? [];
-          expect(got.filter(inside(s.window))).toEqual(remotePoints.filter(inside(s.window)));
-          expect(got.filter(outside(s.window))).toEqual(
-            (before.points[item] ?? []).filter(outside(s.window)),
+          const mine = before.points[item] ?? [];
+          const theirs = remoteState.points[item] ?? [];
+          expect(got.filter(inside(s.window))).toEqual(
+            s.mode === 'overwrite'
+              ? theirs.filter(inside(s.window))
+              : merged(mine, theirs, s.window),
           );
+          expect(got.filter(outside(s.window))).toEqual(mine.filter(outside(s.window)));
         }
         const localById = new Map(after.events.map((e) => [e.id, e]));
         for (const event of remoteState.events.filter(inside(s.window))) {
@@ -111,9 +132,11 @@ describe('SPEC §6 invariants (property tests)', () => {
     );
   });
 
-  it('I4: LastUpToDate is monotonic and advances only on finished_ok', async () => {
+  it('I4: LastUpToDate is monotonic, advances only on finished_ok, and equals the time of that transition', async () => {
     const stepArb = fc.record({
       window: windowArb,
+      mode: fc.constantFrom<SyncGapMode>('merge', 'overwrite'),
+      advance: fc.integer({ min: -500, max: 1_000 }),
       fault: fc.constantFrom('none', 'none', 'auth', 'badReply', 'unknownItem'),
     });
     await fc.assert(
@@ -122,10 +145,11 @@ describe('SPEC §6 invariants (property tests)', () => {
         fc.array(stepArb, { minLength: 1, maxLength: 5 }),
         async (s, steps) => {
           const { remote, local } = await stores(s);
-          let expected: number | null = null;
-          for (const { window, fault } of steps) {
+          const clock = new ManualClock(NOW);
+          for (const { window, mode, advance, fault } of steps) {
+            clock.set(clock.now() + advance);
             if (fault === 'unknownItem') await local.registerItems(['zz-unknown']);
-            const peer = faultPeer(localPeer(remote), (call) => {
+            const peer = faultPeer(localPeer(remote, { clock }), (call) => {
               if (fault === 'auth' && call.op === 'hello') return new PeerError('PEER_AUTH', 'no');
               if (fault === 'badReply' && (call.op === 'readPoints' || call.op === 'readEvents')) {
                 return { reply: { items: [{ nonsense: true }], next: null } };
@@ -136,23 +160,29 @@ describe('SPEC §6 invariants (property tests)', () => {
               const deputy = new Kind({
                 storage: local,
                 peer,
+                clock,
                 retry: noWait,
                 key: `k-${Kind.name}`,
               });
-              const previous = (await local.readSyncState(deputy.key))?.lastUpToDate ?? null;
-              const summary = await deputy.run(window);
-              const stored = (await local.readSyncState(deputy.key))?.lastUpToDate ?? null;
+              let okAt: number | null = null;
+              deputy.on('transition', (e: DeputyTransitionEvent) => {
+                if (e.to === 'finished_ok') okAt = e.at;
+              });
+              const previous = (await deputy.load()).lastUpToDate;
+              const summary = await deputy.run(window, { mode });
+              const raw = (await local.readSyncState(deputy.key))?.lastUpToDate;
+              const stored = typeof raw === 'number' ? raw : null;
               if (summary.state === 'finished_ok') {
-                expect(stored).toBe(previous === null ? window.to : Math.max(previous, window.to));
+                expect(okAt).toBe(clock.now());
+                expect(stored).toBe(previous === null ? okAt : Math.max(previous, clock.now()));
               } else {
+                expect(okAt).toBeNull();
                 expect(stored).toBe(previous);
               }
               expect(summary.lastUpToDate).toBe(stored);
               if (previous !== null) expect(stored).toBeGreaterThanOrEqual(previous);
-              if (Kind === TimeSeriesDeputy) expected = stored;
             }
           }
-          expect(expected === null || Number.isSafeInteger(expected)).toBe(true);
         },
       ),
       { numRuns: RUNS },
@@ -164,16 +194,16 @@ describe('SPEC §6 invariants (property tests)', () => {
       fc.asyncProperty(
         scenarioArb,
         fc.integer({ min: 1, max: 40 }),
-        fc.boolean(),
-        async (s, crashAt, after) => {
+        fc.constantFrom<'before' | 'after'>('before', 'after'),
+        async (s, crashAt, mode) => {
           const reference = await stores(s);
           await syncBoth(reference.local, reference.remote, s);
           const expected = await dump(reference.local);
 
           const { remote, local } = await stores(s);
-          const dying = crashingStorage(local, { crashAt, after });
+          const dying = faultyStorage(local, { crashAt, mode });
           const first = await syncBoth(dying, remote, s).catch(() => null);
-          if (dying.crashed())
+          if (dying.crashed !== null)
             expect(first?.events.state ?? 'finished_with_error').toBe('finished_with_error');
           // restart: new deputies on the same (surviving) storage, same window
           const second = await syncBoth(local, remote, s);
@@ -190,14 +220,17 @@ describe('SPEC §6 invariants (property tests)', () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
         const { remote, local } = await stores(s);
-        const spy = crashingStorage(local);
-        const peer = faultPeer(localPeer(remote));
-        const options = { storage: spy, peer, pageSize: s.pageSize, retry: noWait };
-        await new TimeSeriesDeputy({ ...options, concurrency: s.concurrency }).run(s.window);
+        const spy = faultyStorage(local);
+        const { clock, peer: inner } = linked(remote, NOW);
+        const peer = faultPeer(inner);
+        const options = { storage: spy, peer, clock, pageSize: s.pageSize, retry: noWait };
+        await new TimeSeriesDeputy({ ...options, concurrency: s.concurrency }).run(s.window, {
+          mode: s.mode,
+        });
         expect(peer.maxInFlight()).toBeLessThanOrEqual(s.concurrency);
         expect(peer.maxInFlightPerItem()).toBeLessThanOrEqual(1);
         await new EventDeputy(options).run(s.window);
-        expect(spy.maxBatch()).toBeLessThanOrEqual(s.pageSize);
+        expect(spy.maxBatch).toBeLessThanOrEqual(s.pageSize);
         for (const call of peer.calls) {
           if (call.op === 'readPoints')
             expect((call.args[2] as { limit: number }).limit).toBe(s.pageSize);
@@ -215,8 +248,66 @@ describe('SPEC §6 invariants (property tests)', () => {
     );
     const remote = await memory(items);
     const local = await memory({}, [] as EventRecord[], Object.keys(items));
-    const peer = faultPeer(localPeer(remote));
-    await new TimeSeriesDeputy({ storage: local, peer, concurrency: 3 }).run({ from: 0, to: 5 });
+    const { clock, peer: inner } = linked(remote);
+    const peer = faultPeer(inner);
+    await new TimeSeriesDeputy({ storage: local, peer, clock, concurrency: 3 }).run({
+      from: 0,
+      to: 5,
+    });
     expect(peer.maxInFlight()).toBe(3);
+  });
+
+  it('I9 + I10: a downtime overwrites only where the node was down, and a clock skew within maxClockSkewMs loses no remote record of it', async () => {
+    const time = fc.integer({ min: 0, max: 400 }).map((k) => k * 500);
+    const series = fc.uniqueArray(fc.record({ t: time, v: fc.integer({ min: 0, max: 9 }) }), {
+      selector: (p) => p.t,
+      maxLength: 30,
+    });
+    const downtimeArb = fc
+      .record({
+        heartbeat: fc.integer({ min: 40_000, max: 80_000 }),
+        slack: fc.integer({ min: 0, max: 10_000 }),
+        length: fc.integer({ min: 0, max: 70_000 }),
+        skew: fc.integer({ min: -20_000, max: 20_000 }),
+        overlapMs: fc.integer({ min: 0, max: 10_000 }),
+      })
+      .map((d) => ({ ...d, from: d.heartbeat + d.slack, to: d.heartbeat + d.slack + d.length }));
+    await fc.assert(
+      fc.asyncProperty(series, series, downtimeArb, async (mine, theirs, d) => {
+        const local = await memory({ a: mine }, [], ['a']);
+        const remote = await memory({ a: theirs }, [], ['a']);
+        const clock = new ManualClock(d.to);
+        const peer = localPeer(remote, { clock: new ManualClock(d.to + d.skew) });
+        const deputy = new TimeSeriesDeputy({
+          storage: local,
+          peer,
+          clock,
+          overlapMs: d.overlapMs,
+          maxClockSkewMs: 20_000,
+        });
+        await deputy.addGap({
+          from: d.from,
+          to: d.to,
+          mode: 'overwrite',
+          reason: 'downtime',
+          pendingMargins: { heartbeat: d.heartbeat },
+        });
+        const summary = await deputy.run();
+        expect(summary.state).toBe('finished_ok');
+        const got = (await dump(local)).points.a ?? [];
+        const down: TimeWindow = { from: d.from, to: d.to };
+        // I9: outside the downtime no local point is changed or removed
+        const kept = new Map(got.map((p) => [p.t, p]));
+        for (const p of mine.filter(outside(down))) expect(kept.get(p.t)).toEqual(p);
+        // I2: inside the downtime the remote wins
+        expect(got.filter(inside(down))).toEqual(
+          [...theirs].sort((x, y) => x.t - y.t).filter(inside(down)),
+        );
+        // I10: the remote's records of [heartbeat, start-up), in its own clock, are all here
+        const remoteDown = { from: d.heartbeat + d.skew, to: d.to + d.skew };
+        for (const p of theirs.filter(inside(remoteDown))) expect(kept.has(p.t)).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
   });
 });

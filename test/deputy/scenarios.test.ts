@@ -8,12 +8,13 @@ import type {
   SyncStateMessage,
 } from '../../src/deputy/types.js';
 import { isEdgeHaError, PeerError } from '../../src/errors.js';
-import { localPeer } from '../../src/peer/local.js';
+import { faultyStorage } from '../../src/testing/faults/storage.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
 import { recordEvents } from '../../src/testing/record-events.js';
-import { crashingStorage, dump, faultPeer, memory, pts, unreachable } from './helpers.js';
+import { dump, faultPeer, linked, memory, pointReads, pts, unreachable } from './helpers.js';
 
 const noWait = { retries: 3, backoff: () => 0 };
+const overwrite = { mode: 'overwrite' } as const;
 
 function arrows(recording: { of(name: string): unknown[] }): string[] {
   return (recording.of('transition') as DeputyTransitionEvent[]).map(
@@ -25,7 +26,7 @@ describe('transition sequences', () => {
   it('a successful run walks 0→1→2→3→4→5, and a second run starts again from idle', async () => {
     const remote = await memory({ a: pts([1, 10]) });
     const local = await memory({ a: pts([1, 99]) });
-    const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) });
+    const deputy = new TimeSeriesDeputy({ storage: local, ...linked(remote) });
     const recording = recordEvents(deputy, ['transition']);
     const summary = await deputy.run({ from: 0, to: 10 });
     expect(summary.state).toBe('finished_ok');
@@ -38,7 +39,7 @@ describe('transition sequences', () => {
   });
 
   it('the state is committed before the transition is emitted', async () => {
-    const deputy = new EventDeputy({ storage: await memory(), peer: localPeer(await memory()) });
+    const deputy = new EventDeputy({ storage: await memory(), ...linked(await memory()) });
     const seen: [DeputyStateName, number][] = [];
     deputy.on('transition', (e) => {
       seen.push([deputy.state, deputy.snapshot().code]);
@@ -56,7 +57,7 @@ describe('transition sequences', () => {
   });
 });
 
-describe('time series: the remote wins inside the window', () => {
+describe('time series: run(window, { mode: overwrite }) lets the remote win inside the window', () => {
   it('replaces every local point of the window and leaves the outside untouched', async () => {
     const remote = await memory({
       a: pts([5, 1], [10, 2], [11, 3], [12, 4], [13, 5], [19, 6], [25, 7]),
@@ -66,35 +67,48 @@ describe('time series: the remote wins inside the window', () => {
       a: pts([0, 100], [10, 200], [14, 300], [20, 400]),
       b: pts([9, 'keep'], [10, 'gone'], [20, 'keep']),
     });
-    const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote), pageSize: 2 });
-    const summary = await deputy.run({ from: 10, to: 20 });
-    expect(summary).toMatchObject({ state: 'finished_ok', code: 5, points: 6 });
-    expect(summary.items).toEqual({ total: 2, ok: 2, failed: 0 });
+    const { clock, peer } = linked(remote, 5_000);
+    const deputy = new TimeSeriesDeputy({ storage: local, peer, clock, pageSize: 2 });
+    const summary = await deputy.run({ from: 10, to: 20 }, overwrite);
+    expect(summary).toMatchObject({ state: 'finished_ok', code: 5, points: 6, pointsReceived: 6 });
+    expect(summary.items).toEqual({ total: 2, ok: 2, skipped: 0, failed: 0 });
+    expect(summary.gaps).toMatchObject([
+      { from: 10, to: 20, mode: 'overwrite', reason: 'requested' },
+    ]);
     const state = await dump(local);
     expect(state.points.a).toEqual(
       pts([0, 100], [10, 2], [11, 3], [12, 4], [13, 5], [19, 6], [20, 400]),
     );
     expect(state.points.b).toEqual(pts([9, 'keep'], [15, 'x'], [20, 'keep']));
-    expect(summary.lastUpToDate).toBe(20);
-    expect((await local.readSyncState('edge-ha:timeSeries'))?.lastUpToDate).toBe(20);
+    expect(summary.lastUpToDate).toBe(5_000);
+    expect((await local.readSyncState('edge-ha:timeSeries'))?.lastUpToDate).toBe(5_000);
   });
 
   it('an item the remote has no points for in the window is emptied there (the remote wins)', async () => {
     const remote = await memory({}, [], ['a']);
     const local = await memory({ a: pts([1, 1], [5, 5], [9, 9]) });
-    const summary = await new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) }).run({
-      from: 2,
-      to: 9,
-    });
+    const deputy = new TimeSeriesDeputy({ storage: local, ...linked(remote) });
+    const summary = await deputy.run({ from: 2, to: 9 }, overwrite);
     expect(summary.state).toBe('finished_ok');
     expect((await dump(local)).points.a).toEqual(pts([1, 1], [9, 9]));
+  });
+
+  it('the default mode (merge) keeps those local points', async () => {
+    const remote = await memory({ a: pts([5, 'theirs'], [6, 'new']) });
+    const local = await memory({ a: pts([1, 1], [5, 5], [9, 9]) });
+    const deputy = new TimeSeriesDeputy({ storage: local, ...linked(remote) });
+    const summary = await deputy.run({ from: 2, to: 9 });
+    expect(summary).toMatchObject({ state: 'finished_ok', points: 1, pointsReceived: 2 });
+    expect(summary.gaps).toMatchObject([{ mode: 'merge', reason: 'requested' }]);
+    expect((await dump(local)).points.a).toEqual(pts([1, 1], [5, 5], [6, 'new'], [9, 9]));
   });
 
   it('pulls only items trended locally', async () => {
     const remote = await memory({ a: pts([1, 1]), other: pts([1, 1]) });
     const local = await memory({}, [], ['a']);
-    await new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) }).run({ from: 0, to: 5 });
+    await new TimeSeriesDeputy({ storage: local, ...linked(remote) }).run({ from: 0, to: 5 });
     expect(await local.listItems()).toEqual(['a']);
+    expect((await dump(local)).points.a).toEqual(pts([1, 1]));
   });
 });
 
@@ -107,8 +121,8 @@ describe('events: local wins, never duplicated', () => {
       { id: 'late', t: 50, body: 'outside' },
     ]);
     const local = await memory({}, [{ id: 'e1', t: 1, body: 'local' }]);
-    const deputy = new EventDeputy({ storage: local, peer: localPeer(remote), pageSize: 1 });
-    const summary = await deputy.run({ from: 0, to: 10 });
+    const deputy = new EventDeputy({ storage: local, ...linked(remote), pageSize: 1 });
+    const summary = await deputy.run({ from: 0, to: 10 }, overwrite);
     expect(summary).toMatchObject({ state: 'finished_ok', events: 3, eventsInserted: 2, pages: 3 });
     const after = await dump(local);
     expect(after.events).toEqual([
@@ -117,25 +131,29 @@ describe('events: local wins, never duplicated', () => {
       { id: 'e3', t: 2, body: 'remote' },
     ]);
     const again = await deputy.run({ from: 0, to: 10 });
-    expect(again.eventsInserted).toBe(0);
+    expect(again).toMatchObject({ state: 'finished_ok', events: 3, eventsInserted: 0 });
     expect(await dump(local)).toEqual(after);
   });
 });
 
 describe('items unknown to the remote', () => {
-  it('reports each unknown item, syncs the others, and ends finished_with_error', async () => {
+  it('reports each unknown item as skipped, syncs the others, and finishes ok', async () => {
     const remote = await memory({ a: pts([1, 1]), c: pts([1, 3]) });
     const local = await memory({ b: pts([1, 'mine']), d: pts([2, 'mine']) }, [], ['a', 'c']);
-    const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) });
+    const deputy = new TimeSeriesDeputy({ storage: local, ...linked(remote) });
     const recording = recordEvents(deputy, ['itemError', 'syncState']);
-    const summary = await deputy.run({ from: 0, to: 10 });
-    expect(summary.state).toBe('finished_with_error');
-    expect(summary.items).toEqual({ total: 4, ok: 2, failed: 2 });
-    expect(summary.errors.map((e) => [e.item, e.code])).toEqual([
-      ['b', 'PEER_UNKNOWN_ITEM'],
-      ['d', 'PEER_UNKNOWN_ITEM'],
+    const summary = await deputy.run({ from: 0, to: 10 }, overwrite);
+    expect(summary.state).toBe('finished_ok');
+    expect(summary.items).toEqual({ total: 4, ok: 2, skipped: 2, failed: 0 });
+    expect(summary.errors).toEqual([]);
+    expect(recording.of('itemError')).toEqual([]);
+    const warnings = (recording.of('syncState') as SyncStateMessage[]).filter(
+      (m) => m.code === 'PEER_UNKNOWN_ITEM',
+    );
+    expect(warnings.map((m) => [m.level, m.item])).toEqual([
+      ['warning', 'b'],
+      ['warning', 'd'],
     ]);
-    expect(recording.of('itemError')).toHaveLength(2);
     const state = await dump(local);
     expect(state.points).toEqual({
       a: pts([1, 1]),
@@ -143,70 +161,55 @@ describe('items unknown to the remote', () => {
       c: pts([1, 3]),
       d: pts([2, 'mine']),
     });
-    const last = deputy.snapshot().syncState.at(-1) as SyncStateMessage;
-    expect(last).toMatchObject({ level: 'error', code: 'SYNC_FAILED' });
-    expect(last.message).toContain('b: PEER_UNKNOWN_ITEM');
-    expect(last.message).toContain('d: PEER_UNKNOWN_ITEM');
-    expect(deputy.snapshot().items.b).toMatchObject({
-      state: 'failed',
-      error: { code: 'PEER_UNKNOWN_ITEM' },
-    });
-    expect(summary.lastUpToDate).toBeNull();
+    expect(deputy.snapshot().items.b).toMatchObject({ state: 'skipped', error: null });
+    expect(deputy.snapshot().progress).toMatchObject({ itemsDone: 2, itemsSkipped: 2 });
+    expect(summary.lastUpToDate).toBe(1_000);
   });
 
-  it('treats PEER_UNKNOWN_ITEM from readPoints the same way', async () => {
+  it('PEER_UNKNOWN_ITEM from readPoints of an item the remote listed skips that item only', async () => {
     const remote = await memory({ a: pts([1, 1]), b: pts([1, 2]) });
-    const peer = faultPeer(localPeer(remote), (call) =>
+    const { clock, peer: inner } = linked(remote);
+    const peer = faultPeer(inner, (call) =>
       call.op === 'readPoints' && call.args[0] === 'b'
         ? new PeerError('PEER_UNKNOWN_ITEM', 'no such item')
         : undefined,
     );
-    const local = await memory({}, [], ['a', 'b']);
-    const summary = await new TimeSeriesDeputy({ storage: local, peer, retry: noWait }).run({
-      from: 0,
-      to: 5,
-    });
-    expect(summary.errors).toEqual([
-      { item: 'b', code: 'PEER_UNKNOWN_ITEM', message: 'no such item' },
-    ]);
-    expect((await dump(local)).points.a).toEqual(pts([1, 1]));
+    const local = await memory({ b: pts([2, 'mine']) }, [], ['a', 'b']);
+    const deputy = new TimeSeriesDeputy({ storage: local, peer, clock, retry: noWait });
+    const summary = await deputy.run({ from: 0, to: 5 });
+    expect(summary.state).toBe('finished_ok');
+    expect(summary.errors).toEqual([]);
+    expect(summary.items).toMatchObject({ ok: 1, skipped: 1, failed: 0 });
+    expect(deputy.snapshot().items.b).toMatchObject({ state: 'skipped', error: null });
+    expect((await dump(local)).points).toEqual({ a: pts([1, 1]), b: pts([2, 'mine']) });
+    expect(deputy.gaps).toEqual([]);
   });
 });
 
-describe('empty window', () => {
-  it('finishes ok without contacting the remote and advances LastUpToDate to its end', async () => {
-    const peer = faultPeer(localPeer(await memory()), () => new Error('must not be called'));
-    const deputy = new TimeSeriesDeputy({ storage: await memory({ a: pts([5, 1]) }), peer });
+describe('empty window and empty ledger', () => {
+  it('finishes ok without contacting the remote; LastUpToDate is the time of finished_ok', async () => {
+    const clock = new ManualClock(4_000);
+    const peer = faultPeer(linked(await memory()).peer, () => new Error('must not be called'));
+    const deputy = new TimeSeriesDeputy({ storage: await memory({ a: pts([5, 1]) }), peer, clock });
     const recording = recordEvents(deputy, ['transition']);
     const summary = await deputy.run({ from: 7, to: 7 });
     expect(arrows(recording)).toEqual(['0→1', '1→5']);
-    expect(summary).toMatchObject({ state: 'finished_ok', lastUpToDate: 7, peer: null });
+    expect(summary).toMatchObject({
+      state: 'finished_ok',
+      lastUpToDate: 4_000,
+      peer: null,
+      window: null,
+      gaps: [],
+    });
+    clock.advance(10);
+    expect((await deputy.run()).lastUpToDate).toBe(4_010);
+    expect(arrows(recording).slice(2)).toEqual(['5→0', '0→1', '1→5']);
     expect(peer.calls).toEqual([]);
   });
 });
 
-describe('LastUpToDate', () => {
-  it('stays unchanged (in memory and in storage) when a run fails, and never moves backwards', async () => {
-    const remote = await memory({ a: pts([1, 1]) });
-    const local = await memory({}, [], ['a']);
-    const ok = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) });
-    expect((await ok.run({ from: 0, to: 100 })).lastUpToDate).toBe(100);
-    const failing = new TimeSeriesDeputy({
-      storage: local,
-      peer: faultPeer(localPeer(remote), () => new PeerError('PEER_AUTH', 'denied')),
-    });
-    const summary = await failing.run({ from: 100, to: 200 });
-    expect(summary.state).toBe('finished_with_error');
-    expect(summary.lastUpToDate).toBe(100);
-    expect((await local.readSyncState('edge-ha:timeSeries'))?.lastUpToDate).toBe(100);
-    const earlier = await ok.run({ from: 0, to: 50 });
-    expect(earlier.state).toBe('finished_ok');
-    expect(earlier.lastUpToDate).toBe(100);
-  });
-});
-
 describe('resume after a crash between pages', () => {
-  it('a new deputy resumes the checkpoints and ends in the state of an uninterrupted run', async () => {
+  it('a new deputy resumes the progress records and ends in the state of an uninterrupted run', async () => {
     const data = {
       a: pts([1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [6, 6]),
       b: pts([2, 'b2'], [8, 'b8']),
@@ -214,59 +217,60 @@ describe('resume after a crash between pages', () => {
     const localData = { a: pts([3, 'old'], [9, 'keep']), b: pts([1, 'keep']) };
     const remote = await memory(data);
     const reference = await memory(localData);
-    await new TimeSeriesDeputy({ storage: reference, peer: localPeer(remote), pageSize: 2 }).run({
-      from: 0,
-      to: 9,
-    });
+    await new TimeSeriesDeputy({ storage: reference, ...linked(remote), pageSize: 2 }).run(
+      { from: 0, to: 9 },
+      overwrite,
+    );
 
     const disk = await memory(localData);
     // dies at the 2nd replacePoints (the 2nd page of item a): every later call fails too
-    const dying = crashingStorage(disk, { crashAt: 2, ops: ['replacePoints'] });
+    const dying = faultyStorage(disk, { crashAt: 2, operations: ['replacePoints'] });
     const first = await new TimeSeriesDeputy({
       storage: dying,
-      peer: localPeer(remote),
+      ...linked(remote),
       pageSize: 2,
       concurrency: 1,
-    }).run({ from: 0, to: 9 });
+    }).run({ from: 0, to: 9 }, overwrite);
     expect(first.state).toBe('finished_with_error');
-    const pending = await disk.readSyncState('edge-ha:timeSeries');
-    expect(pending?.run).toEqual({ window: { from: 0, to: 9 }, checkpoints: { a: 3 } });
-
-    const peer = faultPeer(localPeer(remote));
-    const second = await new TimeSeriesDeputy({ storage: disk, peer, pageSize: 2 }).run({
-      from: 0,
-      to: 9,
+    const ledger = await disk.readSyncState('edge-ha:timeSeries');
+    expect(ledger?.gaps).toMatchObject([{ id: 1, from: 0, to: 9, mode: 'overwrite' }]);
+    expect(await disk.readSyncState('edge-ha:timeSeries:progress:a')).toEqual({
+      format: 'edge-ha.progress',
+      version: 2,
+      done: { 1: 3 },
     });
+    expect(await disk.readSyncState('edge-ha:timeSeries:progress:b')).toBeUndefined();
+
+    const { clock, peer: inner } = linked(remote);
+    const peer = faultPeer(inner);
+    const second = await new TimeSeriesDeputy({ storage: disk, peer, clock, pageSize: 2 }).run();
     expect(second).toMatchObject({ state: 'finished_ok', resumed: true });
-    const firstRead = peer.calls.find((c) => c.op === 'readPoints' && c.args[0] === 'a');
-    expect(firstRead?.args[1]).toEqual({ from: 3, to: 9 });
+    expect(pointReads(peer, 'a')[0]).toEqual({ from: 3, to: 9 });
+    expect(pointReads(peer, 'b')[0]).toEqual({ from: 0, to: 9 });
     expect(await dump(disk)).toEqual(await dump(reference));
-    expect((await disk.readSyncState('edge-ha:timeSeries'))?.run).toBeNull();
+    expect((await disk.readSyncState('edge-ha:timeSeries'))?.gaps).toEqual([]);
   });
 
-  it('events resume from their checkpoint without duplicates', async () => {
+  it('events resume from their progress record without duplicates', async () => {
     const events = Array.from({ length: 7 }, (_, i) => ({ id: `e${i}`, t: i, body: i }));
     const remote = await memory({}, events);
     const disk = await memory();
-    const dying = crashingStorage(disk, { crashAt: 3, after: true, ops: ['insertEventsIfAbsent'] });
-    const first = await new EventDeputy({
-      storage: dying,
-      peer: localPeer(remote),
-      pageSize: 2,
-    }).run({
+    const dying = faultyStorage(disk, {
+      crashAt: 3,
+      mode: 'after',
+      operations: ['insertEventsIfAbsent'],
+    });
+    const first = await new EventDeputy({ storage: dying, ...linked(remote), pageSize: 2 }).run({
       from: 0,
       to: 10,
     });
     expect(first.state).toBe('finished_with_error');
-    const second = await new EventDeputy({
-      storage: disk,
-      peer: localPeer(remote),
-      pageSize: 2,
-    }).run({
-      from: 0,
-      to: 10,
-    });
+    const { clock, peer: inner } = linked(remote);
+    const peer = faultPeer(inner);
+    const second = await new EventDeputy({ storage: disk, peer, clock, pageSize: 2 }).run();
     expect(second).toMatchObject({ state: 'finished_ok', resumed: true });
+    // three pages were committed (e0..e5): the read resumes at the time of the last event
+    expect(peer.calls.find((c) => c.op === 'readEvents')?.args[0]).toEqual({ from: 5, to: 10 });
     expect((await dump(disk)).events).toEqual(events);
   });
 });
@@ -282,13 +286,16 @@ describe('cancellation', () => {
     it(`cancelling in ${state} ends finished_with_error with SYNC_CANCELLED`, async () => {
       const remote = await memory({ a: pts([1, 1], [2, 2], [3, 3]) });
       const local = await memory({ a: pts([2, 'mine']) });
-      const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote), pageSize: 1 });
+      const deputy = new TimeSeriesDeputy({ storage: local, ...linked(remote), pageSize: 1 });
       const controller = new AbortController();
       deputy.on('transition', (e) => {
         if (e.to === state) controller.abort();
       });
       const recording = recordEvents(deputy, ['transition']);
-      const summary = await deputy.run({ from: 0, to: 5 }, { signal: controller.signal });
+      const summary = await deputy.run(
+        { from: 0, to: 5 },
+        { mode: 'overwrite', signal: controller.signal },
+      );
       expect(summary.state).toBe('finished_with_error');
       expect(summary.errors.map((e) => e.code)).toEqual(['SYNC_CANCELLED']);
       const codes = arrows(recording);
@@ -296,6 +303,7 @@ describe('cancellation', () => {
       expect((recording.of('transition').at(-1) as DeputyTransitionEvent).from).toBe(state);
       expect(deputy.snapshot().syncState.some((m) => m.code === 'SYNC_CANCELLED')).toBe(true);
       expect(summary.lastUpToDate).toBeNull();
+      expect(deputy.gaps).toHaveLength(1);
       if (state !== 'waiting_for_reply') {
         expect((await dump(local)).points.a).toEqual(pts([2, 'mine']));
       }
@@ -303,7 +311,7 @@ describe('cancellation', () => {
   }
 
   it('an already aborted signal ends the run right after it starts', async () => {
-    const deputy = new EventDeputy({ storage: await memory(), peer: localPeer(await memory()) });
+    const deputy = new EventDeputy({ storage: await memory(), ...linked(await memory()) });
     const recording = recordEvents(deputy, ['transition']);
     const summary = await deputy.run({ from: 0, to: 5 }, { signal: AbortSignal.abort() });
     expect(arrows(recording)).toEqual(['0→1', '1→6']);
@@ -311,8 +319,8 @@ describe('cancellation', () => {
   });
 
   it('cancel() interrupts a back-off wait and leaves no timer behind', async () => {
-    const clock = new ManualClock(0);
-    const peer = faultPeer(localPeer(await memory()), unreachable);
+    const { clock, peer: inner } = linked(await memory(), 0);
+    const peer = faultPeer(inner, unreachable);
     const deputy = new TimeSeriesDeputy({
       storage: await memory(),
       peer,
@@ -331,10 +339,8 @@ describe('cancellation', () => {
   });
 
   it('cancelling a call the peer never answers ends the run at once', async () => {
-    const clock = new ManualClock(0);
-    const peer = faultPeer(localPeer(await memory({ a: pts([1, 1]) })), (call) =>
-      call.op === 'readPoints' ? 'hang' : undefined,
-    );
+    const { clock, peer: inner } = linked(await memory({ a: pts([1, 1]) }), 0);
+    const peer = faultPeer(inner, (call) => (call.op === 'readPoints' ? 'hang' : undefined));
     const deputy = new TimeSeriesDeputy({ storage: await memory({}, [], ['a']), peer, clock });
     const controller = new AbortController();
     const run = deputy.run({ from: 0, to: 5 }, { signal: controller.signal });
@@ -347,9 +353,9 @@ describe('cancellation', () => {
 
 describe('retries', () => {
   it('retries transient errors with the back-off on the injected clock, then succeeds', async () => {
-    const clock = new ManualClock(1_000);
     const remote = await memory({ a: pts([1, 1], [2, 2]) });
-    const peer = faultPeer(localPeer(remote), (call) => {
+    const { clock, peer: inner } = linked(remote, 1_000);
+    const peer = faultPeer(inner, (call) => {
       if (call.op === 'hello' && call.n <= 2) return unreachable();
       if (call.op === 'readPoints' && call.n === 1) {
         return new PeerError('PEER_UNAVAILABLE', '503 (injected)');
@@ -375,13 +381,14 @@ describe('retries', () => {
       ['readPoints', 1, 100, 'PEER_UNAVAILABLE'],
     ]);
     expect(clock.now()).toBe(1_400);
+    expect(summary.lastUpToDate).toBe(1_400);
     expect(arrows(recording)).toEqual(['0→1', '1→2', '2→3', '3→4', '4→5']);
     expect((await dump(local)).points.a).toEqual(pts([1, 1], [2, 2]));
   });
 
   it('gives up when retries are exhausted, with a clear message', async () => {
-    const clock = new ManualClock(0);
-    const peer = faultPeer(localPeer(await memory()), unreachable);
+    const { clock, peer: inner } = linked(await memory(), 0);
+    const peer = faultPeer(inner, unreachable);
     const deputy = new EventDeputy({
       storage: await memory(),
       peer,
@@ -399,13 +406,12 @@ describe('retries', () => {
   });
 
   it('does not retry a permanent error', async () => {
-    const peer = faultPeer(
-      localPeer(await memory()),
-      () => new PeerError('PEER_AUTH', 'bad secret'),
-    );
+    const { clock, peer: inner } = linked(await memory());
+    const peer = faultPeer(inner, () => new PeerError('PEER_AUTH', 'bad secret'));
     const deputy = new EventDeputy({
       storage: await memory(),
       peer,
+      clock,
       retry: { retries: 5, backoff: () => 0 },
     });
     const recording = recordEvents(deputy, ['retry']);
@@ -417,9 +423,9 @@ describe('retries', () => {
   });
 
   it('a call without a reply times out with PEER_TIMEOUT and is retried', async () => {
-    const clock = new ManualClock(0);
     const remote = await memory({}, [{ id: 'e', t: 1, body: null }]);
-    const peer = faultPeer(localPeer(remote), (call) =>
+    const { clock, peer: inner } = linked(remote, 0);
+    const peer = faultPeer(inner, (call) =>
       call.op === 'readEvents' && call.n === 1 ? 'hang' : undefined,
     );
     const deputy = new EventDeputy({
@@ -440,12 +446,14 @@ describe('retries', () => {
 
   it('uses the first peer that answers hello, in configured order, and reports it', async () => {
     const remote = await memory({}, [{ id: 'e', t: 1, body: null }]);
-    const down = faultPeer(localPeer(remote), unreachable, 'http://a');
-    const denied = faultPeer(localPeer(remote), () => new PeerError('PEER_AUTH', 'no'), 'http://b');
-    const up = faultPeer(localPeer(remote), undefined, 'http://c');
+    const { clock, peer: inner } = linked(remote);
+    const down = faultPeer(inner, unreachable, 'http://a');
+    const denied = faultPeer(inner, () => new PeerError('PEER_AUTH', 'no'), 'http://b');
+    const up = faultPeer(inner, undefined, 'http://c');
     const deputy = new EventDeputy({
       storage: await memory(),
       peer: [down, denied, up],
+      clock,
       retry: noWait,
     });
     const summary = await deputy.run({ from: 0, to: 5 });
@@ -496,7 +504,8 @@ describe('hostile replies', () => {
   for (const [name, reply] of cases) {
     it(`${name} fails the item with PEER_BAD_REPLY and leaves local data intact`, async () => {
       const remote = await memory({ a: pts([1, 1]), b: pts([1, 'b']) });
-      const peer = faultPeer(localPeer(remote), (call) => {
+      const { clock, peer: inner } = linked(remote);
+      const peer = faultPeer(inner, (call) => {
         if (call.op !== 'readPoints' || call.args[0] !== 'a') return undefined;
         const page = call.args[2] as { cursor?: string };
         return name.includes('looping') && page.cursor === undefined
@@ -504,10 +513,8 @@ describe('hostile replies', () => {
           : { reply };
       });
       const local = await memory({ a: pts([1, 'mine'], [4, 'mine']) }, [], ['b']);
-      const summary = await new TimeSeriesDeputy({ storage: local, peer, pageSize: 2 }).run({
-        from: 0,
-        to: 10,
-      });
+      const deputy = new TimeSeriesDeputy({ storage: local, peer, clock, pageSize: 2 });
+      const summary = await deputy.run({ from: 0, to: 10 }, overwrite);
       expect(summary.state).toBe('finished_with_error');
       expect(summary.errors.map((e) => [e.item, e.code])).toEqual([['a', 'PEER_BAD_REPLY']]);
       const state = await dump(local);
@@ -517,7 +524,8 @@ describe('hostile replies', () => {
   }
 
   it('unsorted events fail the run with PEER_BAD_REPLY and insert nothing', async () => {
-    const peer = faultPeer(localPeer(await memory()), (call) =>
+    const { clock, peer: inner } = linked(await memory());
+    const peer = faultPeer(inner, (call) =>
       call.op === 'readEvents'
         ? {
             reply: {
@@ -531,32 +539,36 @@ describe('hostile replies', () => {
         : undefined,
     );
     const local = await memory();
-    const summary = await new EventDeputy({ storage: local, peer }).run({ from: 0, to: 5 });
+    const summary = await new EventDeputy({ storage: local, peer, clock }).run({ from: 0, to: 5 });
     expect(summary.errors.map((e) => e.code)).toEqual(['PEER_BAD_REPLY']);
     expect((await dump(local)).events).toEqual([]);
   });
 
-  it('endless empty pages with fresh cursors are detected as a paging loop', async () => {
-    const peer = faultPeer(localPeer(await memory()), (call) =>
+  it('endless empty pages with fresh cursors end after maxShortPages short pages', async () => {
+    const { clock, peer: inner } = linked(await memory());
+    const peer = faultPeer(inner, (call) =>
       call.op === 'readEvents' ? { reply: { items: [], next: `c${call.n}` } } : undefined,
     );
-    const summary = await new EventDeputy({ storage: await memory(), peer }).run({
+    const summary = await new EventDeputy({ storage: await memory(), peer, clock }).run({
       from: 0,
       to: 5,
     });
     expect(summary.errors.map((e) => e.code)).toEqual(['PEER_BAD_REPLY']);
-    expect(summary.errors[0]?.message).toContain('paging loop');
-    expect(peer.calls.filter((c) => c.op === 'readEvents').length).toBeLessThan(200);
+    expect(summary.errors[0]?.message).toContain('101 short pages');
+    expect(peer.calls.filter((c) => c.op === 'readEvents')).toHaveLength(101);
   });
 
   it('a peer speaking another protocol version is refused', async () => {
-    const peer = faultPeer(localPeer(await memory()), (call) =>
+    const { clock, peer: inner } = linked(await memory());
+    const peer = faultPeer(inner, (call) =>
       call.op === 'hello' ? { reply: { instanceId: 'x', protocolVersion: 99, now: 0 } } : undefined,
     );
-    const summary = await new EventDeputy({ storage: await memory(), peer, retry: noWait }).run({
-      from: 0,
-      to: 5,
-    });
+    const summary = await new EventDeputy({
+      storage: await memory(),
+      peer,
+      clock,
+      retry: noWait,
+    }).run({ from: 0, to: 5 });
     expect(summary.errors.map((e) => e.code)).toEqual(['PEER_PROTOCOL']);
   });
 });
@@ -565,7 +577,7 @@ describe('robustness and misuse', () => {
   it('a listener that throws cannot corrupt the run; it is reported in SyncState', async () => {
     const remote = await memory({ a: pts([1, 1]) });
     const local = await memory({}, [], ['a']);
-    const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote) });
+    const deputy = new TimeSeriesDeputy({ storage: local, ...linked(remote) });
     deputy.on('transition', () => {
       throw new Error('listener bug');
     });
@@ -584,11 +596,9 @@ describe('robustness and misuse', () => {
     expect((await dump(local)).points.a).toEqual(pts([1, 1]));
   });
 
-  it('rejects a second concurrent run, an invalid window and runs after close', async () => {
-    const clock = new ManualClock(0);
-    const peer = faultPeer(localPeer(await memory()), (call) =>
-      call.op === 'hello' ? 'hang' : undefined,
-    );
+  it('rejects a second concurrent run, an invalid window or mode, and runs after close', async () => {
+    const { clock, peer: inner } = linked(await memory(), 0);
+    const peer = faultPeer(inner, (call) => (call.op === 'hello' ? 'hang' : undefined));
     const deputy = new EventDeputy({ storage: await memory(), peer, clock });
     const run = deputy.run({ from: 0, to: 5 });
     await expect(deputy.run({ from: 0, to: 5 })).rejects.toSatisfy((e) =>
@@ -599,23 +609,42 @@ describe('robustness and misuse', () => {
     await expect(deputy.run({ from: 0, to: 5 })).rejects.toSatisfy((e) =>
       isEdgeHaError(e, 'SYNC_CLOSED'),
     );
-    const other = new EventDeputy({ storage: await memory(), peer });
+    await expect(
+      deputy.addGap({ from: 0, to: 5, mode: 'merge', reason: 'reported' }),
+    ).rejects.toSatisfy((e) => isEdgeHaError(e, 'SYNC_CLOSED'));
+    const other = new EventDeputy({ storage: await memory(), peer, clock });
     for (const window of [{ from: 5, to: 1 }, { from: 0.5, to: 1 }, null]) {
       await expect(other.run(window as never)).rejects.toSatisfy((e) =>
         isEdgeHaError(e, 'SYNC_INVALID_WINDOW'),
       );
+      await expect(
+        other.addGap({ ...(window ?? {}), mode: 'merge', reason: 'reported' } as never),
+      ).rejects.toSatisfy((e) => isEdgeHaError(e, 'SYNC_INVALID_WINDOW'));
     }
+    await expect(other.run({ from: 0, to: 1 }, { mode: 'remote' as never })).rejects.toSatisfy(
+      (e) => isEdgeHaError(e, 'SYNC_INVALID_OPTION'),
+    );
+    await expect(
+      other.addGap({ from: 0, to: 1, mode: 'replace' as never, reason: 'reported' }),
+    ).rejects.toSatisfy((e) => isEdgeHaError(e, 'SYNC_INVALID_OPTION'));
+    expect(other.gaps).toEqual([]);
   });
 
   it('rejects invalid options with SYNC_INVALID_OPTION', async () => {
     const storage = await memory();
-    const peer = localPeer(storage);
+    const { peer } = linked(storage);
     for (const bad of [
       { storage, peer: [] },
       { storage, peer, pageSize: 0 },
       { storage, peer, concurrency: 1.5 },
       { storage, peer, retry: { retries: -1 } },
       { storage, peer, key: '' },
+      { storage, peer, key: 'k'.repeat(513) },
+      { storage, peer, items: 'all' },
+      { storage, peer, overlapMs: -1 },
+      { storage, peer, maxClockSkewMs: 0 },
+      { storage, peer, maxRecoveryMs: 0 },
+      { storage, peer, maxShortPages: -1 },
     ]) {
       expect(() => new TimeSeriesDeputy(bad as never)).toThrow(
         expect.objectContaining({ code: 'SYNC_INVALID_OPTION' }),
@@ -623,11 +652,11 @@ describe('robustness and misuse', () => {
     }
   });
 
-  it('snapshot() is JSON with state, code, LastUpToDate, SyncState, progress and items', async () => {
+  it('snapshot() is JSON with state, code, LastUpToDate, gaps, SyncState, progress and items', async () => {
     const remote = await memory({ a: pts([1, 1], [2, 2]) });
     const deputy = new TimeSeriesDeputy({
       storage: await memory({}, [], ['a']),
-      peer: localPeer(remote, { instanceId: 'b' }),
+      ...linked(remote, 3_000, 'b'),
     });
     await deputy.run({ from: 0, to: 5 });
     const snapshot = deputy.snapshot();
@@ -637,20 +666,32 @@ describe('robustness and misuse', () => {
       state: 'finished_ok',
       code: 5,
       running: false,
-      lastUpToDate: 5,
+      lastUpToDate: 3_000,
+      window: { from: 0, to: 5 },
+      gaps: [],
+      unrecoverable: [],
+      caughtUp: true,
       peer: 'local:b',
-      progress: { itemsTotal: 1, itemsDone: 1, points: 2 },
-      items: { a: { state: 'ok', checkpoint: 5, points: 2 } },
+      clockSkewMs: 0,
+      progress: { gapsTotal: 1, itemsTotal: 1, itemsDone: 1, points: 2, pointsReceived: 2 },
+      items: {
+        a: { state: 'ok', gapsDone: 1, gap: null, through: null, points: 2, pages: 1, error: null },
+      },
     });
     expect(snapshot.lastRun?.state).toBe('finished_ok');
   });
 
   it('bounds the SyncState history', async () => {
-    const remote = await memory({});
     const items = Array.from({ length: 30 }, (_, i) => `i${i}`);
+    const remote = await memory({}, [], items);
+    const { clock, peer: inner } = linked(remote);
+    const peer = faultPeer(inner, (call) =>
+      call.op === 'readPoints' ? new PeerError('PEER_BAD_REPLY', 'garbage (injected)') : undefined,
+    );
     const deputy = new TimeSeriesDeputy({
       storage: await memory({}, [], items),
-      peer: localPeer(remote),
+      peer,
+      clock,
       syncStateLimit: 10,
     });
     const summary = await deputy.run({ from: 0, to: 5 });

@@ -98,6 +98,45 @@ describe('examples/node-http-server.ts', () => {
   });
 });
 
+describe('examples/node-http-server.ts, restarted on the same storage', () => {
+  it('syncs only the downtime over: keeps its own points around it, gets what it missed', async () => {
+    const remote = remoteStorage();
+    const b = await startNode({ token: TOKEN, instanceId: 'b', storage: remote });
+    closers.push(() => b.close());
+    const local = await localStorage();
+    const options = { token: TOKEN, instanceId: 'a', storage: local, peers: [b.url] };
+    const first = await startNode({ ...options, governor: { firstStartLookbackMs: HOUR } });
+    expect((await first.synced)?.timeSeries?.state).toBe('finished_ok');
+    // A records a live point; B holds another value at that very timestamp (e.g. a late write).
+    // (5 ms before the clean stop, in the merge margin; a point in the very millisecond of the
+    // stop is kept too, see test/e2e/heartbeat-edges.test.ts.)
+    const live = Date.now() - 5;
+    await local.appendPoints('plant/temp', [{ t: live, v: -1 }]);
+    await remote.appendPoints('plant/temp', [{ t: live, v: 99 }]);
+    await first.close();
+
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const down = Date.now();
+    await remote.appendPoints('plant/temp', [{ t: down, v: 42 }]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const again = await startNode(options);
+    closers.push(() => again.close());
+    const result = await again.synced;
+    expect(result?.timeSeries?.state).toBe('finished_ok');
+    expect(result?.timeSeries?.gaps.map((gap) => `${gap.mode} ${gap.reason}`)).toEqual([
+      'merge margin',
+      'overwrite downtime',
+      'merge margin',
+    ]);
+    const points = await readAllPoints(local, 'plant/temp', { from: live, to: down + 1 });
+    expect(points).toEqual([
+      { t: live, v: -1 },
+      { t: down, v: 42 },
+    ]);
+  });
+});
+
 describe('examples/express-service.ts', () => {
   it('mounts the peer handler on a sub-path, catches up, and reports readiness on /healthz', async () => {
     const remote = remoteStorage();
@@ -124,6 +163,7 @@ describe('examples/express-service.ts', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({
       ready: true,
+      gaps: { timeSeries: 0, events: 0 },
       deputies: { timeSeries: { code: 5 }, events: { code: 5 } },
     });
     // The handler only answers under the mount point, and still checks the token there.
@@ -152,6 +192,8 @@ describe('examples/express-service.ts', () => {
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({
       ready: false,
+      // The look-back the failed run could not sync stays in the ledgers for the next sync().
+      gaps: { timeSeries: 1, events: 1 },
       deputies: { timeSeries: { code: 6 } },
     });
   });

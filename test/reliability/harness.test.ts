@@ -8,6 +8,7 @@ import { TimeSeriesDeputy } from '../../src/deputy/deputy.js';
 import { isEdgeHaError, type PeerError } from '../../src/errors.js';
 import { localPeer } from '../../src/peer/local.js';
 import { MemoryStorageAdapter } from '../../src/storage/memory.js';
+import type { StorageAdapter } from '../../src/storage/types.js';
 import {
   faultyPeer,
   faultyStorage,
@@ -17,6 +18,7 @@ import {
   seededRandom,
 } from '../../src/testing/faults/index.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
+import { dump } from './helpers.js';
 
 const W = { from: 0, to: 100 };
 
@@ -278,6 +280,31 @@ describe('faultyPeer', () => {
   });
 });
 
+describe('faultyPeer skewMs', () => {
+  it('a deputy measures the remote clock as clock.now() + skewMs and merges by default', async () => {
+    for (const skewMs of [-4321, 0, 2500]) {
+      const clock = new ManualClock(50_000);
+      const peer = faultyPeer(localPeer(remoteStore(), { clock }), { clock, skewMs, rates: {} });
+      const local = new MemoryStorageAdapter({ points: { a: [{ t: 3, v: 'mine' }] } });
+      const deputy = new TimeSeriesDeputy({ storage: local, peer, clock, overlapMs: 3000 });
+      const summary = await clock.runUntilSettled(deputy.run(W));
+      expect([summary.state, summary.clockSkewMs]).toEqual(['finished_ok', skewMs]);
+      const warned = deputy
+        .snapshot()
+        .syncState.some((m) => m.level === 'warning' && m.code === 'SYNC_CLOCK_SKEW');
+      expect(warned, String(skewMs)).toBe(Math.abs(skewMs) > 3000);
+      // run(window) merges: the local point at t=3 stays, the others arrive.
+      expect((await dump(local)).points.a).toEqual([
+        { t: 1, v: 1 },
+        { t: 2, v: 2 },
+        { t: 3, v: 'mine' },
+        { t: 4, v: 4 },
+        { t: 5, v: 5 },
+      ]);
+    }
+  });
+});
+
 describe('faultyStorage', () => {
   it('counts calls and records the largest batch without crashing', async () => {
     const storage = faultyStorage(new MemoryStorageAdapter());
@@ -309,6 +336,58 @@ describe('faultyStorage', () => {
     }
   });
 
+  it("counts mergePoints and passes the sync writes' syncState through: after commit both, before neither", async () => {
+    const progress = { key: 'p', value: { done: 1 } };
+    const writes = [
+      [
+        'mergePoints',
+        (s: StorageAdapter) =>
+          s.mergePoints('x', W, [{ t: 5, v: 'remote' }], { syncState: progress }),
+      ],
+      [
+        'replacePoints',
+        (s: StorageAdapter) =>
+          s.replacePoints('x', W, [{ t: 5, v: 'remote' }], { syncState: progress }),
+      ],
+      [
+        'insertEventsIfAbsent',
+        (s: StorageAdapter) =>
+          s.insertEventsIfAbsent([{ id: 'e', t: 5, body: 1 }], { syncState: progress }),
+      ],
+    ] as const;
+    for (const [operation, write] of writes) {
+      // Healthy: counted, the data and the record are written, mergePoints reports its count.
+      const counting = faultyStorage(
+        new MemoryStorageAdapter({ points: { x: [{ t: 1, v: 'local' }] } }),
+      );
+      const result = await write(counting);
+      if (operation === 'mergePoints') expect(result).toBe(1);
+      expect(counting.log).toEqual([operation]);
+      expect(counting.maxBatch).toBe(1);
+      expect(await counting.readSyncState('p')).toEqual({ done: 1 });
+      for (const mode of ['before', 'after'] as const) {
+        const inner = new MemoryStorageAdapter({ points: { x: [{ t: 1, v: 'local' }] } });
+        const storage = faultyStorage(inner, { crashAt: 1, mode, operations: [operation] });
+        await expect(write(storage), `${operation} ${mode}`).rejects.toMatchObject({
+          code: 'STORAGE_BACKEND',
+        });
+        expect(storage.crashed).toEqual({ call: 1, operation, mode });
+        const data = await dump(inner);
+        const written =
+          operation === 'insertEventsIfAbsent'
+            ? data.events.length === 1
+            : (data.points.x ?? []).some((p) => p.t === 5);
+        expect([written, await inner.readSyncState('p')], `${operation} ${mode}`).toEqual(
+          mode === 'after' ? [true, { done: 1 }] : [false, undefined],
+        );
+        // A merge never touched the local point, and a crash before it changed nothing.
+        if (operation !== 'replacePoints' || mode === 'before') {
+          expect(data.points.x?.[0], `${operation} ${mode}`).toEqual({ t: 1, v: 'local' });
+        }
+      }
+    }
+  });
+
   it('only counts the listed operations', async () => {
     const storage = faultyStorage(new MemoryStorageAdapter(), {
       crashAt: 1,
@@ -316,9 +395,9 @@ describe('faultyStorage', () => {
     });
     await storage.listItems();
     await storage.readSyncState('k');
-    await expect(
-      storage.writeSyncState('k', { lastUpToDate: 1, heartbeat: null, run: null }),
-    ).rejects.toMatchObject({ code: 'STORAGE_BACKEND' });
+    await expect(storage.writeSyncState('k', { any: 'record' })).rejects.toMatchObject({
+      code: 'STORAGE_BACKEND',
+    });
     expect(storage.crashed?.operation).toBe('writeSyncState');
   });
 

@@ -1,8 +1,10 @@
 /**
  * Hostile remote over real HTTP (SPEC §6 I6): a fake node:http server on 127.0.0.1 serves crafted
- * replies to a deputy that pulls through `httpPeer`. Every malformed or malicious reply ends the
- * run finished_with_error (retried first when the failure is transient) with a clear SyncState
- * message, LastUpToDate does not move, and the local data committed before stays intact.
+ * replies to a deputy that pulls a gap through `httpPeer` (merge, the default of `run(window)`).
+ * Every malformed or malicious reply ends the run finished_with_error (retried first when the
+ * failure is transient) with a clear SyncState message, LastUpToDate does not move, the gap stays
+ * in the ledger, and the local data committed before stays intact. A remote that repeats an event
+ * id, or trickles one record per reply forever, is stopped too (bounded).
  */
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,7 +14,7 @@ import { EventDeputy, TimeSeriesDeputy } from '../../src/deputy/deputy.js';
 import { httpPeer } from '../../src/peer/http-client.js';
 import { MemoryStorageAdapter } from '../../src/storage/memory.js';
 import type { EventRecord, Point } from '../../src/storage/types.js';
-import { dump, outside } from './helpers.js';
+import { byEvent, byTime, dump, ledgerRecord, readLedger } from './helpers.js';
 
 const WINDOW = { from: 100, to: 400 };
 const PAGE = 5;
@@ -39,8 +41,10 @@ interface HostileCase {
   readonly message: RegExp;
   /** Transient failures are retried before the run gives up. */
   readonly retried?: boolean;
-  /** Records a first, valid page committed before the hostile one (and through where). */
-  readonly committed?: { readonly points?: Point[]; readonly through?: number };
+  /** Records of valid pages committed (merged) before the hostile one. */
+  readonly committed?: { readonly points?: Point[]; readonly events?: EventRecord[] };
+  /** At most this many requests of the route that misbehaves (a bounded run). */
+  readonly maxRequests?: { readonly route: Route; readonly count: number };
 }
 
 const honest: Record<Route, (request: Request) => Reply> = {
@@ -160,11 +164,11 @@ const CASES: HostileCase[] = [
     name: 'a cursor loop (next equals the request cursor)',
     kind: 'timeSeries',
     reply: {
-      points: ({ n }) => (n === 1 ? page([{ t: 150, v: 9 }], 'c1') : page([], 'c1')),
+      points: ({ n }) => (n === 1 ? page([{ t: 160, v: 9 }], 'c1') : page([], 'c1')),
     },
     code: BAD,
     message: /next cursor equals the request cursor/,
-    committed: { points: [{ t: 150, v: 9 }], through: 151 },
+    committed: { points: [{ t: 160, v: 9 }] },
   },
   {
     name: 'endless empty pages with fresh cursors',
@@ -181,21 +185,20 @@ const CASES: HostileCase[] = [
         n === 1
           ? page(
               [
-                { t: 150, v: 7 },
+                { t: 160, v: 7 },
                 { t: 200, v: 8 },
               ],
               'c1',
             )
-          : page([{ t: 160, v: 0 }]),
+          : page([{ t: 170, v: 0 }]),
     },
     code: BAD,
     message: /starts at or before the end of the previous page/,
     committed: {
       points: [
-        { t: 150, v: 7 },
+        { t: 160, v: 7 },
         { t: 200, v: 8 },
       ],
-      through: 201,
     },
   },
   {
@@ -425,6 +428,58 @@ const CASES: HostileCase[] = [
     code: BAD,
     message: /items\.0\.id/,
   },
+  {
+    name: 'an event id repeated on a later page at another time',
+    kind: 'events',
+    reply: {
+      events: ({ n }) =>
+        n === 1
+          ? page([{ id: 'dup', t: 150, body: 'first' }], 'c1')
+          : page([{ id: 'dup', t: 200, body: 'second' }]),
+    },
+    code: BAD,
+    message: /event id "dup" twice \(t=150 and t=200\)/,
+    committed: { events: [{ id: 'dup', t: 150, body: 'first' }] },
+  },
+  {
+    name: 'an event id repeated within one page at another time',
+    kind: 'events',
+    reply: {
+      events: () =>
+        page([
+          { id: 'dup', t: 150, body: 'first' },
+          { id: 'other', t: 160, body: 'fine' },
+          { id: 'dup', t: 200, body: 'second' },
+        ]),
+    },
+    code: BAD,
+    message: /event id "dup" twice \(t=150 and t=200\)/,
+  },
+  {
+    name: 'a remote that trickles one point per reply forever',
+    kind: 'timeSeries',
+    reply: { points: ({ n }) => page([{ t: 100 + n, v: n }], `c${n}`) },
+    code: BAD,
+    message: /101 short pages .*maxShortPages 100/,
+    // Each page is committed before the next one is asked for: 101 pages, then the run stops.
+    committed: { points: Array.from({ length: 101 }, (_, i) => ({ t: 101 + i, v: i + 1 })) },
+    maxRequests: { route: 'points', count: 101 },
+  },
+  {
+    name: 'a remote that trickles one event per reply forever',
+    kind: 'events',
+    reply: { events: ({ n }) => page([{ id: `drip-${n}`, t: 100 + n, body: n }], `c${n}`) },
+    code: BAD,
+    message: /101 short pages .*maxShortPages 100/,
+    committed: {
+      events: Array.from({ length: 101 }, (_, i) => ({
+        id: `drip-${i + 1}`,
+        t: 101 + i,
+        body: i + 1,
+      })),
+    },
+    maxRequests: { route: 'events', count: 101 },
+  },
 ];
 
 // ---- the fake remote ---------------------------------------------------------------------
@@ -503,12 +558,8 @@ async function localStore(): Promise<MemoryStorageAdapter> {
     points: { temp: LOCAL_POINTS },
     events: LOCAL_EVENTS,
   });
-  await storage.writeSyncState('edge-ha:timeSeries', {
-    lastUpToDate: 90,
-    heartbeat: null,
-    run: null,
-  });
-  await storage.writeSyncState('edge-ha:events', { lastUpToDate: 90, heartbeat: null, run: null });
+  await storage.writeSyncState('edge-ha:timeSeries', ledgerRecord(90));
+  await storage.writeSyncState('edge-ha:events', ledgerRecord(90));
   return storage;
 }
 
@@ -524,6 +575,8 @@ function deputy(kind: 'timeSeries' | 'events', storage: MemoryStorageAdapter) {
     peer,
     pageSize: PAGE,
     retry: { retries: 1, backoff: () => 5 },
+    // The window lies in 1970: keep it recoverable (the default bound is 7 days before now).
+    maxRecoveryMs: Number.MAX_SAFE_INTEGER,
   };
   return kind === 'timeSeries' ? new TimeSeriesDeputy(options) : new EventDeputy(options);
 }
@@ -563,22 +616,27 @@ describe('hostile remote over real HTTP (SPEC §6 I6)', () => {
     // Retried only when transient.
     if (c.retried) expect(summary.retries).toBeGreaterThanOrEqual(1);
     else expect(summary.retries).toBe(0);
-    // I4: LastUpToDate does not move on a failed run.
-    expect(summary.lastUpToDate).toBe(90);
-    expect((await storage.readSyncState(`edge-ha:${c.kind}`))?.lastUpToDate).toBe(90);
-    // I6: what was committed stays; nothing of the hostile reply is applied.
-    const after = await dump(storage);
-    expect(after.events).toEqual(before.events);
-    if (c.committed === undefined) {
-      expect(after.points).toEqual(before.points);
-    } else {
-      const applied = { from: WINDOW.from, to: c.committed.through ?? WINDOW.from };
-      expect(after.points.temp).toEqual(
-        [...outside(before.points.temp ?? [], applied), ...(c.committed.points ?? [])].sort(
-          (a, b) => a.t - b.t,
-        ),
-      );
+    if (c.maxRequests !== undefined) {
+      expect(counts.get(c.maxRequests.route)).toBeLessThanOrEqual(c.maxRequests.count);
     }
+    // I4: LastUpToDate does not move on a failed run; the gap stays for the next run.
+    expect(summary.lastUpToDate).toBe(90);
+    const ledger = await readLedger(storage, `edge-ha:${c.kind}`);
+    expect(ledger.lastUpToDate).toBe(90);
+    expect(ledger.gaps.map((g) => [g.from, g.to, g.mode])).toEqual([
+      [WINDOW.from, WINDOW.to, 'merge'],
+    ]);
+    // I6: what was committed stays (merged: local points win); nothing of the hostile reply is
+    // applied.
+    const after = await dump(storage);
+    const localTimes = new Set((before.points.temp ?? []).map((p) => p.t));
+    expect(after.points.temp).toEqual(
+      [
+        ...(before.points.temp ?? []),
+        ...(c.committed?.points ?? []).filter((p) => !localTimes.has(p.t)),
+      ].sort(byTime),
+    );
+    expect(after.events).toEqual([...before.events, ...(c.committed?.events ?? [])].sort(byEvent));
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('polluted');
   });

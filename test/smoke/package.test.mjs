@@ -88,3 +88,43 @@ test('a consumer can route a query and back-fill a restarted node with the built
   assert.equal((await local.readEvents({ from: 0, to: now + 1 }, { limit: 10 })).items.length, 1);
   assert.ok(codes.includes('timeSeries:5') && codes.includes('events:5'), codes.join(','));
 });
+
+test('a restarted node keeps its own points: only its downtime is overwritten', async () => {
+  const { HAGovernor, MemoryStorageAdapter, localPeer } = await import('edge-ha');
+  const { ManualClock } = await import('edge-ha/testing');
+  const T0 = 1_700_000_000_000;
+  const clock = new ManualClock(T0);
+  const local = new MemoryStorageAdapter();
+  const remote = new MemoryStorageAdapter();
+  await local.registerItems(['temp']);
+  const options = {
+    storage: local,
+    peers: [localPeer(remote, { clock })],
+    clock,
+    overlapMs: 1_000,
+  };
+  const first = new HAGovernor(options);
+  await first.start();
+  await local.appendPoints('temp', [{ t: T0 + 500, v: 'mine' }]);
+  await remote.appendPoints('temp', [{ t: T0 + 500, v: 'theirs' }]);
+  await clock.advanceAsync(1_000);
+  await first.close(); // clean stop at T0 + 1 s
+  await remote.appendPoints('temp', [{ t: T0 + 3_000, v: 'missed' }]);
+  clock.set(T0 + 5_000);
+  const second = new HAGovernor(options);
+  const result = await second.start();
+  await second.close();
+  assert.deepEqual(
+    result.timeSeries.gaps.map((gap) => [gap.from - T0, gap.to - T0, gap.mode]),
+    [
+      [0, 1_001, 'merge'],
+      [1_001, 5_000, 'overwrite'],
+      [5_000, 6_000, 'merge'],
+    ],
+  );
+  const page = await local.readPoints('temp', { from: T0, to: T0 + 10_000 }, { limit: 10 });
+  assert.deepEqual(
+    page.items.map((p) => p.v),
+    ['mine', 'missed'],
+  );
+});

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { isEdgeHaError, StorageError } from '../../src/errors.js';
 import { openSqliteStorage } from '../../src/sqlite/index.js';
 import { loadBetterSqlite3 } from '../../src/sqlite/load.js';
 import { SCHEMA_VERSION } from '../../src/sqlite/schema.js';
+import type { SyncWriteOptions } from '../../src/storage/types.js';
 
 const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 const ALL = { from: 0, to: 1_000_000 };
@@ -19,6 +20,24 @@ beforeEach(() => {
   file = join(dir, 'store.db');
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Number of committed transactions in the WAL file of `path` since it was last reset: frames of
+ * the current WAL generation (same salts as the header) whose commit field is set.
+ */
+function walCommits(path: string): number {
+  const wal = readFileSync(`${path}-wal`);
+  if (wal.length < 32) return 0;
+  const pageSize = wal.readUInt32BE(8);
+  const salt1 = wal.readUInt32BE(16);
+  const salt2 = wal.readUInt32BE(20);
+  let commits = 0;
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    if (wal.readUInt32BE(at + 8) !== salt1 || wal.readUInt32BE(at + 12) !== salt2) break;
+    if (wal.readUInt32BE(at + 4) !== 0) commits++;
+  }
+  return commits;
+}
 
 async function codeOf(promise: Promise<unknown> | (() => unknown)): Promise<string> {
   try {
@@ -43,7 +62,7 @@ describe('openSqliteStorage', () => {
       { t: 7, v: true },
     ]);
     await first.insertEventsIfAbsent([{ id: 'a', t: 1, body: { level: 'high' } }]);
-    await first.writeSyncState('deputy', { lastUpToDate: 10, heartbeat: 12, run: null });
+    await first.writeSyncState('deputy', { v: 2, lastUpToDate: 10, items: { 'plant/temp': 7 } });
     await first.close();
 
     await using second = openSqliteStorage(file);
@@ -60,9 +79,9 @@ describe('openSqliteStorage', () => {
       { id: 'a', t: 1, body: { level: 'high' } },
     ]);
     expect(await second.readSyncState('deputy')).toEqual({
+      v: 2,
       lastUpToDate: 10,
-      heartbeat: 12,
-      run: null,
+      items: { 'plant/temp': 7 },
     });
   });
 
@@ -112,6 +131,129 @@ describe('openSqliteStorage', () => {
     ];
     expect(await codeOf(storage.insertEventsIfAbsent(batch))).toBe('STORAGE_BACKEND');
     expect((await storage.readEvents(ALL, { limit: 10 })).items).toEqual([]);
+  });
+
+  test('each sync write commits its data and its syncState record in one transaction', async () => {
+    await using storage = openSqliteStorage(file);
+    const progress = (through: number): SyncWriteOptions => ({
+      syncState: { key: 'deputy:item:i', value: { v: 1, through } },
+    });
+    const calls: [string, () => Promise<unknown>][] = [
+      [
+        'replacePoints',
+        () => storage.replacePoints('i', { from: 0, to: 10 }, [{ t: 1, v: 1 }], progress(10)),
+      ],
+      [
+        'mergePoints',
+        () => storage.mergePoints('i', { from: 10, to: 20 }, [{ t: 11, v: 1 }], progress(20)),
+      ],
+      [
+        'insertEventsIfAbsent',
+        () => storage.insertEventsIfAbsent([{ id: 'e', t: 1, body: null }], progress(30)),
+      ],
+    ];
+    for (const [method, call] of calls) {
+      const before = walCommits(file);
+      await call();
+      expect(walCommits(file) - before, `${method}: commits`).toBe(1);
+    }
+    expect(await storage.readSyncState('deputy:item:i')).toEqual({ v: 1, through: 30 });
+    expect((await storage.readPoints('i', ALL, { limit: 10 })).items).toEqual([
+      { t: 1, v: 1 },
+      { t: 11, v: 1 },
+    ]);
+  });
+
+  test('a failure writing the syncState record rolls back the data of the same call', async () => {
+    await using storage = openSqliteStorage(file);
+    const old = [
+      { t: 1, v: 'old' },
+      { t: 3, v: 'old' },
+    ];
+    await storage.appendPoints('i', old);
+    await storage.writeSyncState('progress', { v: 1, through: 0 });
+    // The record is written after the data, inside the transaction: fail there.
+    const raw = new Database(file);
+    raw.exec(`CREATE TRIGGER fail_progress BEFORE INSERT ON sync_state WHEN NEW.key = 'progress'
+              BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+    raw.close();
+    const options = { syncState: { key: 'progress', value: { v: 1, through: 10 } } };
+    const window = { from: 0, to: 10 };
+    const fresh = [{ t: 2, v: 'new' }];
+    for (const call of [
+      storage.replacePoints('i', window, fresh, options),
+      storage.mergePoints('i', window, fresh, options),
+      storage.insertEventsIfAbsent([{ id: 'e', t: 2, body: null }], options),
+    ]) {
+      expect(await codeOf(call)).toBe('STORAGE_BACKEND');
+    }
+    expect((await storage.readPoints('i', ALL, { limit: 10 })).items).toEqual(old);
+    expect((await storage.readEvents(ALL, { limit: 10 })).items).toEqual([]);
+    expect(await storage.readSyncState('progress')).toEqual({ v: 1, through: 0 });
+    // Another key is written together with its data.
+    await storage.mergePoints('i', window, fresh, { syncState: { key: 'other', value: { v: 1 } } });
+    expect(await storage.readSyncState('other')).toEqual({ v: 1 });
+  });
+
+  test('a failure writing the data leaves the syncState record of the call unwritten', async () => {
+    await using storage = openSqliteStorage(file);
+    const raw = new Database(file);
+    raw.exec(`CREATE TRIGGER fail_t5 BEFORE INSERT ON points WHEN NEW.t = 5
+              BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
+              CREATE TRIGGER fail_bad BEFORE INSERT ON events WHEN NEW.id = 'bad'
+              BEGIN SELECT RAISE(ABORT, 'injected failure'); END`);
+    raw.close();
+    const options = { syncState: { key: 'progress', value: { v: 1 } } };
+    const points = [
+      { t: 4, v: 'new' },
+      { t: 5, v: 'new' },
+    ];
+    for (const call of [
+      storage.replacePoints('i', ALL, points, options),
+      storage.mergePoints('i', ALL, points, options),
+      storage.insertEventsIfAbsent(
+        [
+          { id: 'a', t: 1, body: null },
+          { id: 'bad', t: 2, body: null },
+        ],
+        options,
+      ),
+    ]) {
+      expect(await codeOf(call)).toBe('STORAGE_BACKEND');
+    }
+    expect(await storage.readSyncState('progress')).toBeUndefined();
+    expect(await storage.listItems()).toEqual([]);
+  });
+
+  test('a stored sync-state row that is not a JSON object is STORAGE_BACKEND', async () => {
+    await using storage = openSqliteStorage(file);
+    await storage.writeSyncState('k', { v: 1 });
+    const raw = new Database(file);
+    const update = raw.prepare("UPDATE sync_state SET state = ? WHERE key = 'k'");
+    for (const text of ['[1, 2]', '"text"', 'null', '{"v": 1', '']) {
+      update.run(text);
+      expect(await codeOf(storage.readSyncState('k')), text).toBe('STORAGE_BACKEND');
+    }
+    raw.close();
+  });
+
+  test('a file written by edge-ha 0.1.0 opens; its sync records read back as the JSON objects they are', async () => {
+    copyFileSync(new URL('../fixtures/sqlite/v0.1.0-interrupted.sqlite', import.meta.url), file);
+    const before = new Database(file, { readonly: true });
+    const rows = before.prepare('SELECT key, state FROM sync_state').all() as {
+      key: string;
+      state: string;
+    }[];
+    before.close();
+    expect(rows.length).toBeGreaterThan(0);
+    await using storage = openSqliteStorage(file);
+    for (const { key, state } of rows) {
+      expect(await storage.readSyncState(key)).toEqual(JSON.parse(state));
+    }
+    expect(await storage.listItems()).toEqual(['a', 'b', 'c']);
+    const check = new Database(file, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    check.close();
   });
 
   test('creates a versioned WAL database whose paged reads search the primary keys', async () => {

@@ -87,6 +87,38 @@ describe('MemoryStorageAdapter', () => {
     expect(read[50_000]).toEqual({ t: 55_000, v: 'old' });
   });
 
+  test('a merge of many points into a large series (rebuild path) only adds absent points', async () => {
+    await using storage = new MemoryStorageAdapter();
+    const evens = Array.from({ length: 60_000 }, (_, i) => ({ t: i * 2, v: 'old' }));
+    await storage.appendPoints('i', evens);
+    // Every t of [50_000, 130_000): odd ones in the stored range and everything after it are new.
+    const incoming = Array.from({ length: 80_000 }, (_, i) => ({ t: 50_000 + i, v: 'new' }));
+    const written = await storage.mergePoints('i', { from: 50_000, to: 130_000 }, incoming);
+    expect(written).toBe(35_000 + 10_000);
+    const low = (await storage.readPoints('i', { from: 0, to: 100_000 }, { limit: 100_000 })).items;
+    const high = (await storage.readPoints('i', { from: 100_000, to: 200_000 }, { limit: 100_000 }))
+      .items;
+    expect(low.length + high.length).toBe(60_000 + written);
+    expect(low[25_000]).toEqual({ t: 50_000, v: 'old' });
+    expect(low[25_001]).toEqual({ t: 50_001, v: 'new' });
+    expect(high[19_998]).toEqual({ t: 119_998, v: 'old' }); // the last point stored before
+    expect(high.at(-1)).toEqual({ t: 129_999, v: 'new' });
+  });
+
+  test('a merge after the last stored point (the usual back-fill) appends in order', async () => {
+    await using storage = new MemoryStorageAdapter();
+    await storage.appendPoints('i', [{ t: 1, v: 'old' }]);
+    expect(
+      await storage.mergePoints('i', { from: 0, to: 10 }, [
+        { t: 3, v: 'new' },
+        { t: 2, v: 'new' },
+      ]),
+    ).toBe(2);
+    expect((await storage.readPoints('i', ALL, { limit: 10 })).items.map((p) => p.t)).toEqual([
+      1, 2, 3,
+    ]);
+  });
+
   test('-0 is stored as 0', async () => {
     await using storage = new MemoryStorageAdapter();
     await storage.appendPoints('i', [{ t: -0, v: -0 }]);

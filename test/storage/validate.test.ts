@@ -11,9 +11,14 @@ import {
   assertEvent,
   assertPageRequest,
   assertPoint,
-  assertSyncState,
+  assertPointsInWindow,
   assertWindow,
   compareCodePoints,
+  decodeSyncState,
+  encodeSyncState,
+  encodeSyncWriteOptions,
+  MAX_SYNC_KEY_LENGTH,
+  MAX_SYNC_STATE_LENGTH,
 } from '../../src/storage/validate.js';
 
 const RUNS = Number(process.env.EDGE_HA_PROPERTY_RUNS ?? 200);
@@ -60,8 +65,105 @@ describe('validation codes', () => {
     for (let i = 0; i < 100; i++) deep = [deep];
     expect(codeOf(() => assertEvent({ id: 'a', t: 1, body: deep }))).toBe('STORAGE_INVALID_RECORD');
     expect(
-      codeOf(() => assertSyncState({ lastUpToDate: null, heartbeat: null, run: null, x: 1 })),
-    ).toBe('STORAGE_INVALID_SYNC_STATE');
+      codeOf(() => assertPointsInWindow([{ t: 5, v: 1 }], { from: 0, to: 5 }, 'mergePoints')),
+    ).toBe('STORAGE_POINT_OUTSIDE_WINDOW');
+    expect(
+      codeOf(() =>
+        assertPointsInWindow(
+          [
+            { t: 2, v: 1 },
+            { t: 1, v: 1 },
+            { t: 2, v: 2 },
+          ],
+          { from: 0, to: 5 },
+          'mergePoints',
+        ),
+      ),
+    ).toBe('STORAGE_INVALID_RECORD');
+  });
+});
+
+describe('sync state', () => {
+  test('encodeSyncState returns the key and the JSON text of a valid record', () => {
+    const value = { v: 1, nested: { list: [1, 'two', null] }, text: 'h\u00e9 \u{1F600}' };
+    expect(encodeSyncState('k', value, 'writeSyncState: ')).toEqual({
+      key: 'k',
+      text: JSON.stringify(value),
+    });
+  });
+
+  test('the key and text limits are exact, counted in UTF-16 code units', () => {
+    const key = 'k'.repeat(MAX_SYNC_KEY_LENGTH);
+    expect(codeOf(() => encodeSyncState(key, {}, ''))).toBeUndefined();
+    expect(codeOf(() => encodeSyncState(`${key}k`, {}, ''))).toBe('STORAGE_INVALID_SYNC_STATE');
+    // {"s":"…"} is 8 code units plus the string; an emoji is 2 code units (4 UTF-8 bytes).
+    const fits = { s: '\u{1F600}'.repeat((MAX_SYNC_STATE_LENGTH - 8) / 2) };
+    expect(JSON.stringify(fits)).toHaveLength(MAX_SYNC_STATE_LENGTH);
+    expect(codeOf(() => encodeSyncState('k', fits, ''))).toBeUndefined();
+    expect(codeOf(() => encodeSyncState('k', { s: `${fits.s}x` }, ''))).toBe(
+      'STORAGE_INVALID_SYNC_STATE',
+    );
+  });
+
+  test('rejections name the call and say what was wrong', () => {
+    const message = (fn: () => void): string => {
+      try {
+        fn();
+      } catch (error) {
+        expect(isEdgeHaError(error, 'STORAGE_INVALID_SYNC_STATE')).toBe(true);
+        return (error as Error).message;
+      }
+      throw new Error('expected a rejection');
+    };
+    expect(message(() => encodeSyncState('k', [1], 'writeSyncState: '))).toBe(
+      'writeSyncState: value must be a JSON object, got an array.',
+    );
+    expect(message(() => encodeSyncState('k', { a: [Number.NaN] }, 'writeSyncState: '))).toMatch(
+      /^writeSyncState: value\.a\[0\] is NaN/,
+    );
+    expect(message(() => encodeSyncState('', {}, 'writeSyncState: '))).toMatch(
+      /^writeSyncState: key must be a non-empty string of at most 2048 characters/,
+    );
+    expect(
+      message(() => encodeSyncState('k', { s: 'x'.repeat(MAX_SYNC_STATE_LENGTH) }, 'w: ')),
+    ).toMatch(/^w: value is 65544 characters as JSON text, more than the 65536 allowed/);
+    expect(
+      message(() =>
+        encodeSyncWriteOptions({ syncState: { key: 'k\uD800', value: {} } }, 'mergePoints'),
+      ),
+    ).toMatch(/^mergePoints: options\.syncState\.key must not contain a lone UTF-16 surrogate/);
+    expect(message(() => encodeSyncWriteOptions(null, 'replacePoints'))).toMatch(
+      /^replacePoints: options must be an object/,
+    );
+  });
+
+  test('sync-write options: absent records are undefined, bad records reject', () => {
+    expect(encodeSyncWriteOptions(undefined, 'replacePoints')).toBeUndefined();
+    expect(encodeSyncWriteOptions({}, 'replacePoints')).toBeUndefined();
+    expect(encodeSyncWriteOptions({ syncState: undefined }, 'mergePoints')).toBeUndefined();
+    expect(
+      encodeSyncWriteOptions({ syncState: { key: 'k', value: { v: 1 } } }, 'insertEventsIfAbsent'),
+    ).toEqual({ key: 'k', text: '{"v":1}' });
+    for (const bad of [
+      null,
+      'k',
+      { syncState: null },
+      { syncState: { key: 'k' } },
+      { syncState: { value: {} } },
+      { syncState: { key: 'k', value: 'text' } },
+      { syncState: { key: 'k', value: new Date(0) } },
+    ]) {
+      expect(codeOf(() => encodeSyncWriteOptions(bad, 'mergePoints'))).toBe(
+        'STORAGE_INVALID_SYNC_STATE',
+      );
+    }
+  });
+
+  test('decodeSyncState: stored text that is not a JSON object is STORAGE_BACKEND', () => {
+    expect(decodeSyncState('{"v":1,"a":[true]}', 'record')).toEqual({ v: 1, a: [true] });
+    for (const text of ['[1]', '"text"', 'null', '42', '{"v":', '']) {
+      expect(codeOf(() => decodeSyncState(text, 'record'))).toBe('STORAGE_BACKEND');
+    }
   });
 });
 

@@ -6,6 +6,8 @@ import type {
   PageRequest,
   Point,
   StorageAdapter,
+  SyncStateValue,
+  SyncWriteOptions,
   TimeWindow,
 } from '../../src/storage/types.js';
 import { runStorageAdapterSuite } from '../../src/testing/index.js';
@@ -83,10 +85,82 @@ class InclusiveEnd extends MemoryStorageAdapter {
   }
 }
 
+/** Bug: mergePoints upserts (overwrites stored points) and counts every point it was given. */
+class MergeOverwrites extends MemoryStorageAdapter {
+  override async mergePoints(
+    item: string,
+    _window: TimeWindow,
+    points: readonly Point[],
+    options?: SyncWriteOptions,
+  ): Promise<number> {
+    await this.appendPoints(item, points);
+    if (options?.syncState) {
+      await this.writeSyncState(options.syncState.key, options.syncState.value);
+    }
+    return points.length;
+  }
+}
+
+/** Bug: the sync writes store their data but ignore the `syncState` record. */
+class SyncRecordIgnored extends MemoryStorageAdapter {
+  override replacePoints(item: string, window: TimeWindow, points: readonly Point[]) {
+    return super.replacePoints(item, window, points);
+  }
+  override mergePoints(item: string, window: TimeWindow, points: readonly Point[]) {
+    return super.mergePoints(item, window, points);
+  }
+  override insertEventsIfAbsent(events: readonly EventRecord[]) {
+    return super.insertEventsIfAbsent(events);
+  }
+}
+
+/**
+ * Bug: the sync writes commit the data first and write the record in a second step, so an
+ * invalid record rejects the call only after its data is stored.
+ */
+class SyncRecordWrittenSeparately extends MemoryStorageAdapter {
+  async #thenRecord<T>(data: Promise<T>, options: SyncWriteOptions | undefined): Promise<T> {
+    const result = await data;
+    if (options?.syncState !== undefined) {
+      await this.writeSyncState(options.syncState.key, options.syncState.value);
+    }
+    return result;
+  }
+  override replacePoints(
+    item: string,
+    window: TimeWindow,
+    points: readonly Point[],
+    options?: SyncWriteOptions,
+  ) {
+    return this.#thenRecord(super.replacePoints(item, window, points), options);
+  }
+  override mergePoints(
+    item: string,
+    window: TimeWindow,
+    points: readonly Point[],
+    options?: SyncWriteOptions,
+  ) {
+    return this.#thenRecord(super.mergePoints(item, window, points), options);
+  }
+  override insertEventsIfAbsent(events: readonly EventRecord[], options?: SyncWriteOptions) {
+    return this.#thenRecord(super.insertEventsIfAbsent(events), options);
+  }
+}
+
+/** Bug: sync-state keys are cut to 1024 characters (a `VARCHAR(1024)` column, the old limit). */
+class SyncKeysTruncated extends MemoryStorageAdapter {
+  override readSyncState(key: string): Promise<SyncStateValue | undefined> {
+    return super.readSyncState(typeof key === 'string' ? key.slice(0, 1024) : key);
+  }
+  override writeSyncState(key: string, value: SyncStateValue): Promise<void> {
+    return super.writeSyncState(typeof key === 'string' ? key.slice(0, 1024) : key, value);
+  }
+}
+
 describe('runStorageAdapterSuite against broken adapters', () => {
   test('the reference adapter passes every test (control)', async () => {
     const { total, failed } = await failuresOf(() => new MemoryStorageAdapter());
-    expect(total).toBeGreaterThan(35);
+    expect(total).toBeGreaterThan(50);
     expect(failed).toEqual([]);
   });
 
@@ -115,5 +189,31 @@ describe('runStorageAdapterSuite against broken adapters', () => {
       expect.stringContaining('[from, to) includes from and excludes to'),
     );
     expect(failed).toContainEqual(expect.stringContaining('random operation sequences'));
+  });
+
+  test('a merge that overwrites stored points is caught', async () => {
+    const { failed } = await failuresOf(() => new MergeOverwrites());
+    expect(failed).toContainEqual(expect.stringContaining('writes only absent timestamps'));
+    expect(failed).toContainEqual(expect.stringContaining('never changes a stored point'));
+    expect(failed).toContainEqual(expect.stringContaining('random operation sequences'));
+  });
+
+  test('sync writes that ignore their syncState record are caught', async () => {
+    const { failed } = await failuresOf(() => new SyncRecordIgnored());
+    expect(failed).toContainEqual(expect.stringContaining('syncState record of replacePoints'));
+    expect(failed).toContainEqual(expect.stringContaining('an invalid syncState record rejects'));
+    expect(failed).toContainEqual(expect.stringContaining('random operation sequences'));
+  });
+
+  test('sync writes that store the data before validating the record are caught', async () => {
+    const { failed } = await failuresOf(() => new SyncRecordWrittenSeparately());
+    expect(failed).toEqual([
+      expect.stringContaining('an invalid syncState record rejects the call'),
+    ]);
+  });
+
+  test('sync-state keys cut to 1024 characters are caught', async () => {
+    const { failed } = await failuresOf(() => new SyncKeysTruncated());
+    expect(failed).toEqual([expect.stringContaining('keys: up to 2048 characters work')]);
   });
 });

@@ -1,6 +1,7 @@
 /** `edge-ha serve`: one node serving its storage to peers, catching up at start-up. */
 
 import { hostname } from 'node:os';
+import { writeHeartbeatRecord } from '../../governor/downtime.js';
 import { HAGovernor } from '../../governor/governor.js';
 import { httpPeer } from '../../peer/http-client.js';
 import { openSqliteStorage } from '../../sqlite/adapter.js';
@@ -15,12 +16,18 @@ import {
   tokenOption,
 } from '../args.js';
 import type { CommandRun } from '../command.js';
-import { clockTime, formatWindow } from '../demo/report.js';
+import { clockTime } from '../demo/report.js';
 import { EXIT } from '../errors.js';
 import { type CliIo, println } from '../io.js';
 import { normalizePeerUrl, type PeerServer, startPeerServer } from '../server.js';
 import { SERVE } from '../specs.js';
-import { attachSyncOutput, formatSummary, runOutcome } from '../sync-output.js';
+import {
+  attachSyncOutput,
+  formatGaps,
+  formatGapsLeft,
+  formatSummary,
+  runOutcome,
+} from '../sync-output.js';
 
 /** The governor's default heartbeat period and sync-state key (`<key>:heartbeat`, key `edge-ha`). */
 const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -35,13 +42,12 @@ function startHeartbeat(
   intervalMs: number,
   io: CliIo,
 ): { stop(): Promise<void> } {
-  const write = async (): Promise<void> => {
+  const write = async (clean = false): Promise<void> => {
     try {
-      await storage.writeSyncState(HEARTBEAT_KEY, {
-        lastUpToDate: null,
-        heartbeat: Date.now(),
-        run: null,
-      });
+      await storage.writeSyncState(
+        HEARTBEAT_KEY,
+        writeHeartbeatRecord({ at: Date.now(), clean, intervalMs }),
+      );
     } catch (error) {
       println(
         io.stderr,
@@ -51,14 +57,14 @@ function startHeartbeat(
   };
   let pending: Promise<void> = write();
   const timer = setInterval(() => {
-    pending = pending.then(write);
+    pending = pending.then(() => write());
   }, intervalMs);
   timer.unref();
   return {
     async stop() {
       clearInterval(timer);
       await pending;
-      await write();
+      await write(true);
     },
   };
 }
@@ -116,11 +122,15 @@ export const runServe: CommandRun = async (args, io) => {
       try {
         println(io.stdout, `catching up from ${peers.join(', ')}`);
         const outcome = runOutcome(await governor.start());
-        println(
-          io.stdout,
-          outcome.window ? `window ${formatWindow(outcome.window)}` : 'window: nothing to sync',
-        );
+        for (const line of formatGaps(outcome.gaps)) println(io.stdout, line);
         for (const summary of outcome.summaries) println(io.stdout, formatSummary(summary));
+        const missing = formatGapsLeft(governor.status().gaps);
+        if (missing !== null) {
+          println(
+            io.stdout,
+            `${clockTime(Date.now())} not caught up; gaps left in the ledger: ${missing}`,
+          );
+        }
       } finally {
         output.detach();
       }

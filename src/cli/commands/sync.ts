@@ -1,9 +1,10 @@
 /** `edge-ha sync --db <file> --peer <url>`: one catch-up run against a peer over HTTP. */
 
+import { writeHeartbeatRecord } from '../../governor/downtime.js';
 import { HAGovernor } from '../../governor/governor.js';
 import { httpPeer } from '../../peer/http-client.js';
 import { openSqliteStorage } from '../../sqlite/adapter.js';
-import type { TimeWindow } from '../../storage/types.js';
+import type { StorageAdapter, TimeWindow } from '../../storage/types.js';
 import {
   formatOption,
   governorTuning,
@@ -14,13 +15,22 @@ import {
   tokenOption,
 } from '../args.js';
 import type { CommandRun } from '../command.js';
-import { formatWindow } from '../demo/report.js';
 import { EXIT, usageError } from '../errors.js';
 import { println } from '../io.js';
 import { normalizePeerUrl } from '../server.js';
 import { SYNC } from '../specs.js';
-import { attachSyncOutput, formatSummary, runOutcome } from '../sync-output.js';
+import {
+  attachSyncOutput,
+  formatGaps,
+  formatGapsLeft,
+  formatSummary,
+  runOutcome,
+} from '../sync-output.js';
 import { parseTime } from '../time.js';
+
+const DAY_MS = 86_400_000;
+/** The governor's default `maxRecoveryMs` (7 days). */
+const DEFAULT_MAX_RECOVERY_MS = 7 * DAY_MS;
 
 /** `edge-ha sync`: exit 0 when every deputy finished_ok, 1 otherwise. */
 export const runSync: CommandRun = async (args, io) => {
@@ -38,7 +48,19 @@ export const runSync: CommandRun = async (args, io) => {
     window = { from: parseTime(fromText, 'from'), to: parseTime(toText, 'to') };
     if (window.from > window.to) throw usageError('--from must not be after --to.');
   }
+  const modeText = stringOption(args, 'mode');
+  if (modeText !== undefined && modeText !== 'merge' && modeText !== 'overwrite')
+    throw usageError(`--mode must be merge or overwrite, not ${JSON.stringify(modeText)}.`);
+  if (modeText !== undefined && window === undefined)
+    throw usageError('--mode applies to --from/--to; without them the ledger decides.');
+  const mode = modeText ?? 'merge';
   const tuning = governorTuning(args);
+  // A window asked for explicitly is recovered in full: the recovery bound (7 days by default)
+  // reaches back to --from unless --max-recovery-ms says otherwise (a day of slack for the time
+  // between now and the moment the gap is added).
+  if (window !== undefined && tuning.maxRecoveryMs === undefined) {
+    tuning.maxRecoveryMs = Math.max(DEFAULT_MAX_RECOVERY_MS, Date.now() - window.from + DAY_MS);
+  }
   const token = await tokenOption(io, args);
   // Progress and transitions go to stderr with --format json, so stdout stays machine-readable.
   const log = format === 'json' ? io.stderr : io.stdout;
@@ -66,23 +88,25 @@ export const runSync: CommandRun = async (args, io) => {
     let outcome: ReturnType<typeof runOutcome>;
     try {
       if (window) {
-        println(log, `sync ${db} from ${peers.join(', ')} for ${formatWindow(window)}`);
-        outcome = runOutcome(await governor.resync(window));
+        const span = `[${new Date(window.from).toISOString()}, ${new Date(window.to).toISOString()})`;
+        println(log, `sync ${db} from ${peers.join(', ')} for ${span} (${mode})`);
+        outcome = runOutcome(await governor.resync(window, { mode }));
       } else {
-        println(log, `sync ${db} from ${peers.join(', ')} (downtime window)`);
+        println(log, `sync ${db} from ${peers.join(', ')} (downtime and gap ledger)`);
         outcome = runOutcome(await governor.start());
       }
     } finally {
       output.detach();
     }
-    const { ok, summaries, window: ranWindow } = outcome;
+    const { ok, summaries, gaps, window: ranWindow } = outcome;
+    const left = governor.status().gaps;
     if (format === 'json') {
-      println(io.stdout, JSON.stringify({ ok, window: ranWindow, summaries }, null, 2));
-    } else {
       println(
         io.stdout,
-        ranWindow ? `window ${formatWindow(ranWindow)}` : 'window: nothing to sync',
+        JSON.stringify({ ok, window: ranWindow, gaps, summaries, ledger: left }, null, 2),
       );
+    } else {
+      for (const line of formatGaps(gaps)) println(io.stdout, line);
       for (const summary of summaries) {
         println(io.stdout, formatSummary(summary));
         for (const error of summary.errors) {
@@ -92,12 +116,40 @@ export const runSync: CommandRun = async (args, io) => {
           );
         }
       }
+      const missing = formatGapsLeft(left);
+      if (missing !== null)
+        println(io.stdout, `gaps left in the ledger for the next sync: ${missing}`);
       println(io.stdout, ok ? 'sync finished_ok' : 'sync finished_with_error');
     }
     return ok ? EXIT.ok : EXIT.failure;
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
     await governor?.close();
+    await markStopped(storage, governor, tuning.heartbeatIntervalMs).catch((error: unknown) =>
+      println(
+        io.stderr,
+        `edge-ha: heartbeat not reset to the start-up: ${error instanceof Error ? error.message : String(error)}`,
+      ),
+    );
     await storage.close();
   }
 };
+
+/**
+ * `close()` records a clean stop at the end of the sync, as for a node that ran until then. This
+ * file was not running: it recorded nothing after the start-up, and what its peer recorded after
+ * the start-up's merge margin was not pulled. So the heartbeat is set back to the start-up: the
+ * next start overwrites from there (a long sync must not leave a hole).
+ */
+async function markStopped(
+  storage: StorageAdapter,
+  governor: HAGovernor | undefined,
+  intervalMs: number | undefined,
+): Promise<void> {
+  const startup = governor?.status().startedAt ?? null;
+  if (governor === undefined || startup === null) return;
+  await storage.writeSyncState(
+    governor.heartbeatKey,
+    writeHeartbeatRecord({ at: startup, clean: true, intervalMs: intervalMs ?? 10_000 }),
+  );
+}

@@ -9,8 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SyncGap } from '../../deputy/ledger.js';
 import type { DeputyKind, DeputyRunSummary, DeputyTransitionEvent } from '../../deputy/types.js';
 import { isEdgeHaError } from '../../errors.js';
+import { readHeartbeat } from '../../governor/downtime.js';
 import { HAGovernor } from '../../governor/governor.js';
 import { httpPeer } from '../../peer/http-client.js';
 import { stampPolicy } from '../../policy/stamp.js';
@@ -413,7 +415,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     );
 
     // ── Step 4 ───────────────────────────────────────────────────────────────────────────────
-    report.step(4, 'Restart A: its governor computes the downtime window and pulls it from B');
+    report.step(
+      4,
+      'Restart A: its governor adds the downtime to its gap ledger and pulls it from B',
+    );
     const storageA = await a.open();
     topology.reportSuccess(a.address); // live writes reach A again from now on
     await delay(tickMs * 2, signal); // let an in-flight tick finish before the window closes
@@ -425,7 +430,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     });
     a.governor = governor;
     const restartedAt = Date.now();
-    const lastBeat = (await storageA.readSyncState(governor.heartbeatKey))?.heartbeat ?? null;
+    const lastBeat =
+      readHeartbeat(await storageA.readSyncState(governor.heartbeatKey), governor.heartbeatKey)
+        ?.at ?? null;
     report.line(
       `${clockTime(restartedAt)} operator-a restarted on the same SQLite file and port; last heartbeat ${
         lastBeat === null
@@ -433,8 +440,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           : `${clockTime(lastBeat)} (down ${((restartedAt - lastBeat) / 1000).toFixed(1)} s)`
       }`,
     );
+    // The ledger as start() left it, before B is contacted: the downtime, margins still pending.
+    let atStartup: readonly SyncGap[] = [];
     governor.on('transition', (event: DeputyTransitionEvent) => {
       transitions.push({ kind: event.kind, fromCode: event.fromCode, toCode: event.toCode });
+      if (event.kind === 'timeSeries' && event.toCode === 1) {
+        atStartup = governor.status().gaps.timeSeries ?? [];
+      }
     });
     const output = attachSyncOutput(governor, options.out, { indent: '  ' });
     let startResult: Awaited<ReturnType<HAGovernor['start']>>;
@@ -446,19 +458,28 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const outcome = runOutcome(startResult);
     summaries = outcome.summaries;
     window = outcome.window;
-    const basis = governor.status().recovery.timeSeries?.basis;
-    const basisText =
-      basis === 'lastUpToDate'
-        ? "A's LastUpToDate (its last completed sync, here its first start)"
-        : basis === 'heartbeat'
-          ? "A's last heartbeat"
-          : (basis ?? 'unknown');
-    if (window) {
-      report.line(`window ${formatWindow(window)}`);
+    report.line('gap ledger of A at start-up (before contacting B):');
+    for (const gap of atStartup) {
+      const pending = gap.pendingMargins === null ? '' : '  (clock-skew margins pending)';
       report.line(
-        `  = [min(LastUpToDate, heartbeat) - ${overlapMs} ms overlap, start-up): from ${basisText}`,
+        `  ${formatWindow(gap)}  ${gap.mode.padEnd(9)} ${gap.reason.padEnd(8)}${pending}`,
       );
     }
+    if (atStartup.length === 0) report.line('  (empty)');
+    report.line(
+      `gaps synced (clock skew to B ${String(summaries[0]?.clockSkewMs ?? '?')} ms, margins max(${overlapMs} ms, |skew| + 1 s)):`,
+    );
+    for (const gap of outcome.gaps) {
+      const what =
+        gap.mode === 'overwrite'
+          ? 'A was down: B wins'
+          : 'A was running around its downtime: merged, A keeps its points';
+      report.line(`  ${formatWindow(gap)}  ${gap.mode.padEnd(9)} ${gap.reason.padEnd(8)} ${what}`);
+    }
+    if (outcome.gaps.length === 0) report.line('  (empty: nothing to sync)');
+    report.line(
+      `ledger after the sync: ${governor.status().gaps.timeSeries?.length ?? 0} gap(s) left`,
+    );
     for (const summary of summaries) {
       report.line(formatSummary(summary));
       for (const error of summary.errors) report.line(`  ${error.code}: ${error.message}`);

@@ -50,7 +50,9 @@ export interface FaultyPeerOptions extends PeerFaultLimits {
   readonly clock?: Clock;
   /**
    * Clock skew of the remote: added to the `now` of every `hello()` reply, in ms (may be
-   * negative). Stays after {@link FaultyPeer.heal} (it is a property of the remote's clock).
+   * negative): over `localPeer(remote, { clock })` the remote's clock reads `clock.now() + skewMs`.
+   * A deputy measures it at hello (a `delay` fault on that call shifts the estimate by half the
+   * delay). Stays after {@link FaultyPeer.heal} (it is a property of the remote's clock).
    * @default 0
    */
   readonly skewMs?: number;
@@ -181,9 +183,9 @@ function normalizeSchedule(schedule: FaultSchedule | readonly (PeerFault | null)
  * const clock = new ManualClock(Date.UTC(2024, 0, 1));
  * const peer = faultyPeer(localPeer(remote), { seed: 1234, clock });
  * const deputy = new TimeSeriesDeputy({ storage: local, peer, clock });
- * const faulty = await clock.runUntilSettled(deputy.run(window));
+ * const faulty = await clock.runUntilSettled(deputy.run(window)); // merge by default
  * peer.heal();
- * const healed = await clock.runUntilSettled(deputy.run(window));
+ * const healed = await clock.runUntilSettled(deputy.run()); // the gap stayed in the ledger
  * if (healed.state !== 'finished_ok') throw new Error(peer.describe());
  * ```
  */

@@ -9,7 +9,8 @@ import type {
   PageRequest,
   Point,
   StorageAdapter,
-  SyncStateRecord,
+  SyncStateValue,
+  SyncWriteOptions,
   TimeWindow,
 } from '../../storage/types.js';
 import { markInjected } from './injected.js';
@@ -20,6 +21,7 @@ export type FaultyStorageOperation =
   | 'listItems'
   | 'readPoints'
   | 'replacePoints'
+  | 'mergePoints'
   | 'appendPoints'
   | 'readEvents'
   | 'insertEventsIfAbsent'
@@ -32,6 +34,7 @@ export const FAULTY_STORAGE_OPERATIONS: readonly FaultyStorageOperation[] = Obje
   'listItems',
   'readPoints',
   'replacePoints',
+  'mergePoints',
   'appendPoints',
   'readEvents',
   'insertEventsIfAbsent',
@@ -41,7 +44,9 @@ export const FAULTY_STORAGE_OPERATIONS: readonly FaultyStorageOperation[] = Obje
 
 /**
  * When the simulated crash happens relative to the inner call: `before` (the call never reached
- * the store) or `after` (the call committed, but the process died before it could return).
+ * the store) or `after` (the call committed, but the process died before it could return). For a
+ * sync write with a `syncState` record, `after` means its data and the record are committed and
+ * `before` means neither is.
  */
 export type CrashMode = 'before' | 'after';
 
@@ -86,7 +91,7 @@ export interface FaultyStorage extends StorageAdapter {
   /** Where the crash happened, or `null` before it. */
   readonly crashed: StorageCrash | null;
   /**
-   * Largest number of records handed to one `replacePoints`, `appendPoints` or
+   * Largest number of records handed to one `replacePoints`, `mergePoints`, `appendPoints` or
    * `insertEventsIfAbsent` call: a deputy keeps it at or below its page size (SPEC I7).
    */
   readonly maxBatch: number;
@@ -204,9 +209,23 @@ export function faultyStorage(
     listItems: () => guard('listItems', () => adapter.listItems()),
     readPoints: (item: string, window: TimeWindow, page: PageRequest) =>
       guard('readPoints', () => adapter.readPoints(item, window, page)),
-    replacePoints: (item: string, window: TimeWindow, points: readonly Point[]) => {
+    replacePoints: (
+      item: string,
+      window: TimeWindow,
+      points: readonly Point[],
+      options?: SyncWriteOptions,
+    ) => {
       if (Array.isArray(points)) batch(points.length);
-      return guard('replacePoints', () => adapter.replacePoints(item, window, points));
+      return guard('replacePoints', () => adapter.replacePoints(item, window, points, options));
+    },
+    mergePoints: (
+      item: string,
+      window: TimeWindow,
+      points: readonly Point[],
+      options?: SyncWriteOptions,
+    ) => {
+      if (Array.isArray(points)) batch(points.length);
+      return guard('mergePoints', () => adapter.mergePoints(item, window, points, options));
     },
     appendPoints: (item: string, points: readonly Point[]) => {
       if (Array.isArray(points)) batch(points.length);
@@ -214,13 +233,13 @@ export function faultyStorage(
     },
     readEvents: (window: TimeWindow, page: PageRequest) =>
       guard('readEvents', () => adapter.readEvents(window, page)),
-    insertEventsIfAbsent: (events: readonly EventRecord[]) => {
+    insertEventsIfAbsent: (events: readonly EventRecord[], options?: SyncWriteOptions) => {
       if (Array.isArray(events)) batch(events.length);
-      return guard('insertEventsIfAbsent', () => adapter.insertEventsIfAbsent(events));
+      return guard('insertEventsIfAbsent', () => adapter.insertEventsIfAbsent(events, options));
     },
     readSyncState: (key: string) => guard('readSyncState', () => adapter.readSyncState(key)),
-    writeSyncState: (key: string, state: SyncStateRecord) =>
-      guard('writeSyncState', () => adapter.writeSyncState(key, state)),
+    writeSyncState: (key: string, value: SyncStateValue) =>
+      guard('writeSyncState', () => adapter.writeSyncState(key, value)),
     close: () => adapter.close(),
     [Symbol.asyncDispose]: () => adapter.close(),
   };

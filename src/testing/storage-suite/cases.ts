@@ -1,5 +1,7 @@
 /**
- * The example-based cases of the storage conformance suite, one per contract clause.
+ * The example-based cases of the storage conformance suite, one per contract clause: this file
+ * holds capabilities, items, points, events, invalid input, close and persistence; merge and sync
+ * state have their own files. {@link SUITE_CASES} joins them in a fixed group order.
  *
  * @internal
  */
@@ -7,61 +9,31 @@
 import assert from 'node:assert/strict';
 import type {
   EventRecord,
+  JsonObject,
   JsonValue,
   Point,
-  StorageAdapter,
-  StorageCapabilities,
-  SyncStateRecord,
+  SyncWriteOptions,
+  TimeWindow,
 } from '../../storage/types.js';
+import { MERGE_CASES } from './cases-merge.js';
+import { SYNC_STATE_CASES } from './cases-sync-state.js';
 import {
+  ALL,
   byCodePoint,
+  caseList,
+  ev,
   eventKeys,
+  point,
+  range,
   readAllEvents,
   readAllPoints,
   rejectsWith,
+  type SuiteCase,
   sortEvents,
   times,
 } from './helpers.js';
 
-/** What a case gets: a fresh adapter and a way to reopen the same store. */
-export interface CaseHarness {
-  /** The adapter under test (fresh, empty store). */
-  readonly adapter: StorageAdapter;
-  /** Closes the current adapter and opens the same store again (same factory key). */
-  reopen(): Promise<StorageAdapter>;
-  /** Capabilities the caller expects, if declared. */
-  readonly expected: Partial<StorageCapabilities> | undefined;
-  /** Size of the large-page case. */
-  readonly largePage: number;
-}
-
-/** One conformance case. */
-export interface SuiteCase {
-  /** Group (describe block) name. */
-  readonly group: string;
-  /** Test name. */
-  readonly name: string;
-  /** The check. */
-  readonly run: (harness: CaseHarness) => Promise<void>;
-}
-
-const ALL: TimeWindow = { from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER };
-type TimeWindow = { readonly from: number; readonly to: number };
-
-const point = (t: number, v: Point['v'] = t): Point => ({ t, v });
-const range = (from: number, to: number): number[] =>
-  Array.from({ length: to - from }, (_, i) => from + i);
-const ev = (id: string, t: number, body: JsonValue = { id }): EventRecord => ({ id, t, body });
-const state = (lastUpToDate: number | null): SyncStateRecord => ({
-  lastUpToDate,
-  heartbeat: null,
-  run: null,
-});
-
-const cases: SuiteCase[] = [];
-function add(group: string, name: string, run: (harness: CaseHarness) => Promise<void>): void {
-  cases.push({ group, name, run });
-}
+const { add, cases } = caseList();
 
 // ---------------------------------------------------------------------------------------------
 // capabilities
@@ -519,49 +491,6 @@ add(
 );
 
 // ---------------------------------------------------------------------------------------------
-// sync state
-add('sync state', 'an unknown key reads undefined', async ({ adapter }) => {
-  assert.equal(await adapter.readSyncState('deputy-1'), undefined);
-});
-
-add('sync state', 'a record round-trips and is overwritten as a whole', async ({ adapter }) => {
-  const first: SyncStateRecord = {
-    lastUpToDate: 1_700_000_000_000,
-    heartbeat: 1_700_000_050_000,
-    run: {
-      window: { from: 1_700_000_000_000, to: 1_700_000_100_000 },
-      checkpoints: { 'plant/temp': 1_700_000_060_000, '@events': 1_700_000_000_000 },
-    },
-  };
-  await adapter.writeSyncState('deputy-1', first);
-  assert.deepEqual(await adapter.readSyncState('deputy-1'), first);
-  await adapter.writeSyncState('deputy-1', state(1_700_000_100_000));
-  assert.deepEqual(await adapter.readSyncState('deputy-1'), state(1_700_000_100_000));
-});
-
-add('sync state', 'keys are independent', async ({ adapter }) => {
-  await adapter.writeSyncState('a', state(1));
-  await adapter.writeSyncState('b', state(2));
-  assert.deepEqual(await adapter.readSyncState('a'), state(1));
-  assert.deepEqual(await adapter.readSyncState('b'), state(2));
-  assert.equal(await adapter.readSyncState('c'), undefined);
-});
-
-add('sync state', 'stored records are copies', async ({ adapter }) => {
-  const record = {
-    lastUpToDate: 1,
-    heartbeat: 2,
-    run: { window: { from: 0, to: 10 }, checkpoints: { a: 5 } as Record<string, number> },
-  };
-  await adapter.writeSyncState('k', record);
-  record.run.checkpoints.a = 9;
-  const read = await adapter.readSyncState('k');
-  assert.deepEqual(read?.run?.checkpoints, { a: 5 });
-  (read?.run?.checkpoints as Record<string, number>).a = 7;
-  assert.deepEqual((await adapter.readSyncState('k'))?.run?.checkpoints, { a: 5 });
-});
-
-// ---------------------------------------------------------------------------------------------
 // invalid input
 const BAD_WINDOWS: readonly [string, unknown][] = [
   ['from > to', { from: 10, to: 5 }],
@@ -589,12 +518,21 @@ add('invalid input', 'invalid windows reject with STORAGE_INVALID_WINDOW', async
       `replacePoints with ${label}`,
     );
     await rejectsWith(
+      () => adapter.mergePoints('i', w, []),
+      'STORAGE_INVALID_WINDOW',
+      `mergePoints with ${label}`,
+    );
+    await rejectsWith(
       () => adapter.readEvents(w, { limit: 1 }),
       'STORAGE_INVALID_WINDOW',
       `readEvents with ${label}`,
     );
   }
-  assert.deepEqual(times(await readAllPoints(adapter, 'i', ALL)), [1], 'nothing was replaced');
+  assert.deepEqual(
+    times(await readAllPoints(adapter, 'i', ALL)),
+    [1],
+    'nothing was replaced or merged',
+  );
 });
 
 add(
@@ -705,6 +643,11 @@ add('invalid input', 'invalid item ids reject with STORAGE_INVALID_ITEM', async 
       'STORAGE_INVALID_ITEM',
       `replacePoints with ${label}`,
     );
+    await rejectsWith(
+      () => adapter.mergePoints(item, ALL, [point(1)]),
+      'STORAGE_INVALID_ITEM',
+      `mergePoints with ${label}`,
+    );
   }
   await adapter.registerItems(['x'.repeat(1024)]);
   assert.deepEqual(
@@ -740,12 +683,22 @@ add(
         code,
         `replacePoints with ${label}`,
       );
+      await rejectsWith(
+        () => adapter.mergePoints('i', { from: 0, to: 1000 }, batch),
+        code,
+        `mergePoints with ${label}`,
+      );
     }
-    await rejectsWith(
-      () => adapter.appendPoints('i', 'nope' as unknown as Point[]),
-      'STORAGE_INVALID_RECORD',
-      'appendPoints with a non-array',
-    );
+    for (const method of ['appendPoints', 'replacePoints', 'mergePoints'] as const) {
+      await rejectsWith(
+        () =>
+          method === 'appendPoints'
+            ? adapter.appendPoints('i', 'nope' as unknown as Point[])
+            : adapter[method]('i', ALL, 'nope' as unknown as Point[]),
+        'STORAGE_INVALID_RECORD',
+        `${method} with a string instead of an array of points`,
+      );
+    }
     assert.deepEqual(
       await readAllPoints(adapter, 'i', ALL),
       [],
@@ -789,49 +742,6 @@ add(
   },
 );
 
-add(
-  'invalid input',
-  'malformed sync state rejects with STORAGE_INVALID_SYNC_STATE',
-  async ({ adapter }) => {
-    const bad: [string, unknown][] = [
-      ['null', null],
-      ['a fractional lastUpToDate', { lastUpToDate: 1.5, heartbeat: null, run: null }],
-      ['a missing heartbeat', { lastUpToDate: 1, run: null }],
-      ['a string heartbeat', { lastUpToDate: 1, heartbeat: '2', run: null }],
-      [
-        'a run with an invalid window',
-        { lastUpToDate: 1, heartbeat: null, run: { window: { from: 5, to: 1 }, checkpoints: {} } },
-      ],
-      [
-        'a run with a NaN checkpoint',
-        {
-          lastUpToDate: 1,
-          heartbeat: null,
-          run: { window: { from: 0, to: 1 }, checkpoints: { a: Number.NaN } },
-        },
-      ],
-    ];
-    for (const [label, record] of bad) {
-      await rejectsWith(
-        () => adapter.writeSyncState('k', record as SyncStateRecord),
-        'STORAGE_INVALID_SYNC_STATE',
-        `writeSyncState with ${label}`,
-      );
-    }
-    await rejectsWith(
-      () => adapter.writeSyncState('', state(1)),
-      'STORAGE_INVALID_SYNC_STATE',
-      'writeSyncState with an empty key',
-    );
-    await rejectsWith(
-      () => adapter.readSyncState(42 as unknown as string),
-      'STORAGE_INVALID_SYNC_STATE',
-      'readSyncState with a numeric key',
-    );
-    assert.equal(await adapter.readSyncState('k'), undefined, 'nothing was stored');
-  },
-);
-
 // ---------------------------------------------------------------------------------------------
 // close
 add('close', 'after close every method rejects with STORAGE_CLOSED', async ({ adapter }) => {
@@ -846,11 +756,29 @@ add('close', 'after close every method rejects with STORAGE_CLOSED', async ({ ad
       () => adapter.readPoints('', { from: 2, to: 1 }, { limit: 0 }),
     ],
     ['replacePoints', () => adapter.replacePoints('i', ALL, [])],
+    [
+      'replacePoints (with a syncState record)',
+      () => adapter.replacePoints('i', ALL, [point(2)], { syncState: { key: 'k', value: {} } }),
+    ],
+    ['mergePoints', () => adapter.mergePoints('i', ALL, [point(2)])],
+    [
+      'mergePoints (with a syncState record)',
+      () => adapter.mergePoints('i', ALL, [point(2)], { syncState: { key: 'k', value: {} } }),
+    ],
+    ['mergePoints (invalid arguments)', () => adapter.mergePoints('', { from: 2, to: 1 }, [])],
     ['appendPoints', () => adapter.appendPoints('i', [point(2)])],
     ['readEvents', () => adapter.readEvents(ALL, { limit: 1 })],
     ['insertEventsIfAbsent', () => adapter.insertEventsIfAbsent([ev('a', 1)])],
+    [
+      'insertEventsIfAbsent (with a syncState record)',
+      () => adapter.insertEventsIfAbsent([ev('a', 1)], { syncState: { key: 'k', value: {} } }),
+    ],
     ['readSyncState', () => adapter.readSyncState('k')],
-    ['writeSyncState', () => adapter.writeSyncState('k', state(1))],
+    ['writeSyncState', () => adapter.writeSyncState('k', { v: 1 })],
+    [
+      'writeSyncState (invalid arguments)',
+      () => adapter.writeSyncState('', [] as unknown as JsonObject),
+    ],
   ];
   for (const [name, call] of calls)
     await rejectsWith(call, 'STORAGE_CLOSED', `${name} after close()`);
@@ -884,25 +812,54 @@ add('persistence', 'data survives close and reopen (persistent adapters)', async
     return;
   }
   const { adapter } = h;
-  const record: SyncStateRecord = {
+  const record: JsonObject = {
+    v: 2,
     lastUpToDate: 100,
-    heartbeat: 150,
-    run: { window: { from: 100, to: 200 }, checkpoints: { i: 150 } },
+    run: { window: { from: 100, to: 200 }, items: { i: 150 }, note: 'h\u00e9llo \u{1F600}' },
   };
+  const progress = (through: number): SyncWriteOptions => ({
+    syncState: { key: `progress:${through}`, value: { v: 1, through } },
+  });
   await adapter.registerItems(['registered']);
   await adapter.appendPoints('i', [point(1, 'one'), { t: 2, v: true, q: 3 }, point(3, null)]);
-  await adapter.replacePoints('i', { from: 3, to: 4 }, [point(3, 3.25)]);
-  await adapter.insertEventsIfAbsent([ev('a', 1, { n: 1 })]);
+  await adapter.replacePoints('i', { from: 3, to: 4 }, [point(3, 3.25)], progress(4));
+  await adapter.mergePoints(
+    'i',
+    { from: 0, to: 10 },
+    [point(3, 'no'), point(5, 'five')],
+    progress(10),
+  );
+  await adapter.insertEventsIfAbsent([ev('a', 1, { n: 1 })], progress(2));
   await adapter.writeSyncState('deputy', record);
   const reopened = await h.reopen();
-  assert.deepEqual(await reopened.listItems(), ['i', 'registered']);
-  assert.deepEqual(await readAllPoints(reopened, 'i', ALL), [
-    point(1, 'one'),
-    { t: 2, v: true, q: 3 },
-    point(3, 3.25),
-  ]);
-  assert.deepEqual(await readAllEvents(reopened, ALL), [ev('a', 1, { n: 1 })]);
-  assert.deepEqual(await reopened.readSyncState('deputy'), record);
+  const what = 'after a reopen';
+  assert.deepEqual(await reopened.listItems(), ['i', 'registered'], `listItems() ${what}`);
+  assert.deepEqual(
+    await readAllPoints(reopened, 'i', ALL),
+    [point(1, 'one'), { t: 2, v: true, q: 3 }, point(3, 3.25), point(5, 'five')],
+    `readPoints("i") ${what} must return the appended, replaced and merged points`,
+  );
+  assert.deepEqual(
+    await readAllEvents(reopened, ALL),
+    [ev('a', 1, { n: 1 })],
+    `readEvents ${what}`,
+  );
+  assert.deepEqual(
+    await reopened.readSyncState('deputy'),
+    record,
+    `readSyncState("deputy") ${what} must return the record written by writeSyncState`,
+  );
+  for (const [through, method] of [
+    [4, 'replacePoints'],
+    [10, 'mergePoints'],
+    [2, 'insertEventsIfAbsent'],
+  ] as const) {
+    assert.deepEqual(
+      await reopened.readSyncState(`progress:${through}`),
+      { v: 1, through },
+      `readSyncState("progress:${through}") ${what} must return the syncState record of ${method}`,
+    );
+  }
   assert.equal(
     await reopened.insertEventsIfAbsent([ev('a', 1, 'other')]),
     0,
@@ -910,5 +867,23 @@ add('persistence', 'data survives close and reopen (persistent adapters)', async
   );
 });
 
-/** Every example-based case, in registration order. */
-export const SUITE_CASES: readonly SuiteCase[] = cases;
+/** The order of the groups (describe blocks); cases keep their order within a group. */
+const GROUP_ORDER: readonly string[] = [
+  'capabilities',
+  'items',
+  'points',
+  'merge',
+  'events',
+  'sync state',
+  'sync writes',
+  'invalid input',
+  'close',
+  'persistence',
+];
+
+/** Every example-based case, grouped in {@link GROUP_ORDER} (the sort is stable). */
+export const SUITE_CASES: readonly SuiteCase[] = [
+  ...cases,
+  ...MERGE_CASES,
+  ...SYNC_STATE_CASES,
+].sort((a, b) => GROUP_ORDER.indexOf(a.group) - GROUP_ORDER.indexOf(b.group));

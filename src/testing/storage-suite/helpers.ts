@@ -1,5 +1,6 @@
 /**
- * Assertion helpers of the storage conformance suite.
+ * Shared pieces of the storage conformance suite: the case shape, record builders and assertion
+ * helpers.
  *
  * @internal
  */
@@ -8,12 +9,85 @@ import assert from 'node:assert/strict';
 import { isEdgeHaError } from '../../errors.js';
 import type {
   EventRecord,
+  JsonValue,
   Page,
   PageRequest,
   Point,
   StorageAdapter,
+  StorageCapabilities,
   TimeWindow,
 } from '../../storage/types.js';
+
+/** What a case gets: a fresh adapter and a way to reopen the same store. */
+export interface CaseHarness {
+  /** The adapter under test (fresh, empty store). */
+  readonly adapter: StorageAdapter;
+  /** Closes the current adapter and opens the same store again (same factory key). */
+  reopen(): Promise<StorageAdapter>;
+  /** Capabilities the caller expects, if declared. */
+  readonly expected: Partial<StorageCapabilities> | undefined;
+  /** Size of the large-page case. */
+  readonly largePage: number;
+}
+
+/** One conformance case. */
+export interface SuiteCase {
+  /** Group (describe block) name. */
+  readonly group: string;
+  /** Test name. */
+  readonly name: string;
+  /** The check. */
+  readonly run: (harness: CaseHarness) => Promise<void>;
+}
+
+/** A list of cases and the function that adds one (each case file builds its own). */
+export function caseList(): {
+  readonly cases: SuiteCase[];
+  readonly add: (group: string, name: string, run: (harness: CaseHarness) => Promise<void>) => void;
+} {
+  const cases: SuiteCase[] = [];
+  return { cases, add: (group, name, run) => cases.push({ group, name, run }) };
+}
+
+/** The widest window: every safe-integer timestamp. */
+export const ALL: TimeWindow = { from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER };
+
+/** A point `{ t, v }` (`v` defaults to `t`). */
+export const point = (t: number, v: Point['v'] = t): Point => ({ t, v });
+
+/** The integers `from, from + 1, …, to - 1`. */
+export const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from }, (_, i) => from + i);
+
+/** An event `{ id, t, body }` (`body` defaults to `{ id }`). */
+export const ev = (id: string, t: number, body: JsonValue = { id }): EventRecord => ({
+  id,
+  t,
+  body,
+});
+
+/** A window as `[from, to)`, for messages. */
+export function showWindow(window: TimeWindow): string {
+  return `[${window.from}, ${window.to})`;
+}
+
+/** Points as `[t=v, t=v q, …]` (first 8), for messages. */
+export function showPoints(points: readonly Point[]): string {
+  const shown = points
+    .slice(0, 8)
+    .map((p) => `${p.t}=${JSON.stringify(p.v)}${p.q === undefined ? '' : ` q${p.q}`}`);
+  if (points.length > 8) shown.push(`… ${points.length} points`);
+  return `[${shown.join(', ')}]`;
+}
+
+/** A value as JSON text cut to `max` characters (saying how long it was), for messages. */
+export function show(value: unknown, max = 80): string {
+  const text = JSON.stringify(value) ?? String(value);
+  if (text.length <= max) return text;
+  const length =
+    typeof value === 'string' ? `${value.length} characters` : `${text.length} characters of JSON`;
+  return `${text.slice(0, max)}… (${length})`;
+}
 
 /** Most pages a full read may take before the suite calls it an endless loop. */
 const MAX_PAGES = 200_000;

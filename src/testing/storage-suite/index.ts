@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as FastCheck from 'fast-check';
 import type { StorageAdapter, StorageCapabilities } from '../../storage/types.js';
-import { type CaseHarness, SUITE_CASES } from './cases.js';
+import { SUITE_CASES } from './cases.js';
+import type { CaseHarness } from './helpers.js';
 import { runModelCheck } from './model.js';
 
 /** Identifies the store of one test; passed to the factory and to `teardown`. */
@@ -97,9 +98,9 @@ function loadFastCheck(): typeof FastCheck | Error {
 
 /**
  * Registers the storage adapter conformance suite with your test runner: one test per clause of
- * the `StorageAdapter` contract (windows, paging ties, replace, append, insert-if-absent, sync
- * state, invalid input with error codes, close, persistence, large pages) plus a seeded
- * model-based group. Each test opens a fresh adapter through `factory`, asserts with
+ * the `StorageAdapter` contract (windows, paging ties, replace, merge, append, insert-if-absent,
+ * sync state, the `syncState` record of the sync writes, invalid input with error codes, close,
+ * persistence, large pages) plus a seeded model-based group. Each test opens a fresh adapter through `factory`, asserts with
  * `node:assert/strict` and checks error *codes*.
  *
  * Works with any runner whose `test(name, asyncFn)` and `describe(name, fn)` have the usual

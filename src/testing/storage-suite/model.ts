@@ -1,6 +1,7 @@
 /**
  * The model-based group of the storage conformance suite: random operation sequences (fast-check)
- * applied to the adapter and to a plain in-memory model, comparing every read.
+ * applied to the adapter and to a plain in-memory model, comparing every read and every count.
+ * The sync writes (replace, merge, insert) carry a random `syncState` record half of the time.
  *
  * @internal
  */
@@ -9,10 +10,12 @@ import assert from 'node:assert/strict';
 import type * as FastCheck from 'fast-check';
 import type {
   EventRecord,
+  JsonObject,
   JsonValue,
   Point,
   StorageAdapter,
-  SyncStateRecord,
+  SyncStateWrite,
+  SyncWriteOptions,
   TimeWindow,
 } from '../../storage/types.js';
 import { byCodePoint, readAllEvents, readAllPoints, sortEvents } from './helpers.js';
@@ -21,13 +24,14 @@ type Op =
   | { readonly kind: 'register'; readonly items: string[] }
   | { readonly kind: 'append'; readonly item: string; readonly points: Point[] }
   | {
-      readonly kind: 'replace';
+      readonly kind: 'replace' | 'merge';
       readonly item: string;
       readonly window: TimeWindow;
       readonly points: Point[];
+      readonly sync?: SyncStateWrite;
     }
-  | { readonly kind: 'insert'; readonly events: EventRecord[] }
-  | { readonly kind: 'writeSync'; readonly key: string; readonly state: SyncStateRecord }
+  | { readonly kind: 'insert'; readonly events: EventRecord[]; readonly sync?: SyncStateWrite }
+  | { readonly kind: 'writeSync'; readonly key: string; readonly value: JsonObject }
   | {
       readonly kind: 'readPoints';
       readonly item: string;
@@ -40,7 +44,7 @@ type Op =
 
 const ITEMS = ['a', 'b', '\u00e9'];
 const EVENT_IDS = ['e1', 'e2', 'e3', 'E1', 'e10', '\u{1F600}', 'z'];
-const SYNC_KEYS = ['deputy-1', 'deputy-2'];
+const SYNC_KEYS = ['deputy-1', 'deputy-2', 'deputy-1:item:a'];
 const MAX_T = 16;
 
 /** The plain model: maps and sorts, obviously right. */
@@ -48,7 +52,7 @@ class Model {
   readonly items = new Set<string>();
   readonly series = new Map<string, Map<number, Point>>();
   readonly events = new Map<string, EventRecord>();
-  readonly sync = new Map<string, SyncStateRecord>();
+  readonly sync = new Map<string, JsonObject>();
 
   #seriesOf(item: string): Map<number, Point> {
     this.items.add(item);
@@ -58,6 +62,16 @@ class Model {
       this.series.set(item, series);
     }
     return series;
+  }
+
+  #writeSync(record: SyncStateWrite | undefined): void {
+    if (record !== undefined) this.sync.set(record.key, record.value);
+  }
+
+  /** How many points of `op` a merge writes (timestamps the item does not have yet). */
+  absent(item: string, points: readonly Point[]): number {
+    const series = this.series.get(item);
+    return points.filter((p) => series?.has(p.t) !== true).length;
   }
 
   apply(op: Op): void {
@@ -76,13 +90,21 @@ class Model {
           if (t >= op.window.from && t < op.window.to) series.delete(t);
         }
         for (const p of op.points) series.set(p.t, p);
+        this.#writeSync(op.sync);
+        break;
+      }
+      case 'merge': {
+        const series = this.#seriesOf(op.item);
+        for (const p of op.points) if (!series.has(p.t)) series.set(p.t, p);
+        this.#writeSync(op.sync);
         break;
       }
       case 'insert':
         for (const e of op.events) if (!this.events.has(e.id)) this.events.set(e.id, e);
+        this.#writeSync(op.sync);
         break;
       case 'writeSync':
-        this.sync.set(op.key, op.state);
+        this.sync.set(op.key, op.value);
         break;
       default:
         break;
@@ -130,21 +152,28 @@ function arbitraries(fc: typeof FastCheck): FastCheck.Arbitrary<Op[]> {
     t,
     body,
   });
-  const time = fc.option(fc.integer({ min: 0, max: 1_000_000 }), { nil: null });
-  const syncState: FastCheck.Arbitrary<SyncStateRecord> = fc.record({
-    lastUpToDate: time,
-    heartbeat: time,
-    run: fc.option(
-      fc.record({
-        window,
-        checkpoints: fc.dictionary(
-          fc.constantFrom(...ITEMS, '@events'),
-          fc.integer({ min: 0, max: MAX_T }),
-        ),
-      }),
-      { nil: null },
-    ),
+  const syncValue: FastCheck.Arbitrary<JsonObject> = fc
+    .dictionary(fc.string({ unit: 'grapheme', maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), {
+      maxKeys: 5,
+    })
+    .map((v) => JSON.parse(JSON.stringify(v)) as JsonObject);
+  const syncRecord: FastCheck.Arbitrary<SyncStateWrite> = fc.record({
+    key: fc.constantFrom(...SYNC_KEYS),
+    value: syncValue,
   });
+  const sync = fc.option(syncRecord, { nil: undefined, freq: 2 });
+  /** Points with unique timestamps inside `window` (what replace and merge accept). */
+  const windowPoints = (kind: 'replace' | 'merge'): FastCheck.Arbitrary<Op> =>
+    fc
+      .record({ item, window, points: fc.array(pointArb, { maxLength: 12 }), sync })
+      .map(({ item: i, window: w, points, sync: record }) => {
+        const unique = new Map<number, Point>();
+        for (const p of points) {
+          if (p.t >= w.from && p.t < w.to && !unique.has(p.t)) unique.set(p.t, p);
+        }
+        const op = { kind, item: i, window: w, points: [...unique.values()] };
+        return record === undefined ? op : { ...op, sync: record };
+      });
   const limit = fc.integer({ min: 1, max: 6 });
   const op: FastCheck.Arbitrary<Op> = fc.oneof(
     fc.record({ kind: fc.constant('register' as const), items: fc.subarray(ITEMS) }),
@@ -156,29 +185,23 @@ function arbitraries(fc: typeof FastCheck): FastCheck.Arbitrary<Op[]> {
         points: fc.array(pointArb, { maxLength: 12 }),
       }),
     },
+    { weight: 3, arbitrary: windowPoints('replace') },
+    { weight: 3, arbitrary: windowPoints('merge') },
     {
       weight: 3,
       arbitrary: fc
-        .record({ item, window, points: fc.array(pointArb, { maxLength: 12 }) })
-        .map(({ item: i, window: w, points }) => {
-          const unique = new Map<number, Point>();
-          for (const p of points) {
-            if (p.t >= w.from && p.t < w.to && !unique.has(p.t)) unique.set(p.t, p);
-          }
-          return { kind: 'replace' as const, item: i, window: w, points: [...unique.values()] };
-        }),
-    },
-    {
-      weight: 3,
-      arbitrary: fc.record({
-        kind: fc.constant('insert' as const),
-        events: fc.array(event, { maxLength: 6 }),
-      }),
+        .record({ events: fc.array(event, { maxLength: 6 }), sync })
+        .map(
+          ({ events, sync: record }): Op =>
+            record === undefined
+              ? { kind: 'insert', events }
+              : { kind: 'insert', events, sync: record },
+        ),
     },
     fc.record({
       kind: fc.constant('writeSync' as const),
       key: fc.constantFrom(...SYNC_KEYS),
-      state: syncState,
+      value: syncValue,
     }),
     {
       weight: 3,
@@ -196,6 +219,11 @@ function arbitraries(fc: typeof FastCheck): FastCheck.Arbitrary<Op[]> {
   return fc.array(plain, { minLength: 1, maxLength: 60, size: 'medium' });
 }
 
+/** The options of a sync write carrying `record`. */
+function withSync(record: SyncStateWrite | undefined): SyncWriteOptions | undefined {
+  return record === undefined ? undefined : { syncState: record };
+}
+
 async function runOps(adapter: StorageAdapter, ops: readonly Op[]): Promise<void> {
   const model = new Model();
   for (const [index, op] of ops.entries()) {
@@ -208,17 +236,31 @@ async function runOps(adapter: StorageAdapter, ops: readonly Op[]): Promise<void
         await adapter.appendPoints(op.item, op.points);
         break;
       case 'replace':
-        await adapter.replacePoints(op.item, op.window, op.points);
+        await adapter.replacePoints(op.item, op.window, op.points, withSync(op.sync));
         break;
+      case 'merge': {
+        const expected = model.absent(op.item, op.points);
+        const written = await adapter.mergePoints(op.item, op.window, op.points, withSync(op.sync));
+        assert.equal(
+          written,
+          expected,
+          `${at}: mergePoints(${JSON.stringify(op.item)}, [${op.window.from}, ${op.window.to}), ${op.points.length} points) must write the ${expected} points at absent timestamps`,
+        );
+        break;
+      }
       case 'insert': {
         const before = model.events.size;
-        const inserted = await adapter.insertEventsIfAbsent(op.events);
+        const inserted = await adapter.insertEventsIfAbsent(op.events, withSync(op.sync));
         model.apply(op);
-        assert.equal(inserted, model.events.size - before, `${at}: inserted count`);
+        assert.equal(
+          inserted,
+          model.events.size - before,
+          `${at}: insertEventsIfAbsent must return the number of new ids`,
+        );
         continue;
       }
       case 'writeSync':
-        await adapter.writeSyncState(op.key, op.state);
+        await adapter.writeSyncState(op.key, op.value);
         break;
       case 'readPoints':
         assert.deepEqual(
@@ -245,7 +287,7 @@ async function runOps(adapter: StorageAdapter, ops: readonly Op[]): Promise<void
         assert.deepEqual(
           await adapter.readSyncState(op.key),
           model.sync.get(op.key),
-          `${at}: sync state ${op.key}`,
+          `${at}: readSyncState(${JSON.stringify(op.key)}) must return the last record written under that key (by writeSyncState or a sync write's syncState)`,
         );
         break;
     }
@@ -262,6 +304,13 @@ async function runOps(adapter: StorageAdapter, ops: readonly Op[]): Promise<void
     );
   }
   assert.deepEqual(await readAllEvents(adapter, all, 4), model.eventsIn(all), 'final events');
+  for (const key of SYNC_KEYS) {
+    assert.deepEqual(
+      await adapter.readSyncState(key),
+      model.sync.get(key),
+      `final readSyncState(${JSON.stringify(key)})`,
+    );
+  }
 }
 
 /** Settings of one model-based check. */
