@@ -86,7 +86,13 @@ export type {
 } from './governor/index.js';
 export { computeDowntime, HAGovernor } from './governor/index.js';
 export type {
+  CopyResult,
+  DeliveredCopy,
+  DistributedWrite,
+  FailedCopy,
+  HttpPeer,
   HttpPeerOptions,
+  LocalPeer,
   LocalPeerOptions,
   NodeListener,
   PeerCallOptions,
@@ -96,7 +102,9 @@ export type {
   PeerHandlerLogEntry,
   PeerHandlerOptions,
   PeerHello,
+  PeerWriter,
   RemotePeer,
+  WriteDistributorOptions,
 } from './peer/index.js';
 export {
   createPeerHandler,
@@ -105,6 +113,7 @@ export {
   localPeer,
   PEER_PROTOCOL_VERSION,
   toNodeListener,
+  WriteDistributor,
 } from './peer/index.js';
 export type {
   ClusterBody,

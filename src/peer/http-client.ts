@@ -1,6 +1,6 @@
 /**
- * The client side of the HTTP peer protocol: a {@link RemotePeer} over `fetch` that validates
- * every reply before a deputy trusts it.
+ * The client side of the HTTP peer protocol: a {@link RemotePeer} and {@link PeerWriter} over
+ * `fetch` that validates every reply before a deputy (or a write distributor) trusts it.
  */
 
 import type { z } from 'zod';
@@ -9,12 +9,14 @@ import type { EventRecord, Page, PageRequest, Point, TimeWindow } from '../stora
 import {
   assertItemId,
   assertPageRequest,
+  assertPoints,
   assertWindow,
   compareCodePoints,
 } from '../storage/validate.js';
-import type { PeerCallOptions, PeerHello, RemotePeer } from './types.js';
+import type { PeerCallOptions, PeerHello, PeerWriter, RemotePeer } from './types.js';
 import { PEER_PROTOCOL_VERSION } from './types.js';
 import {
+  assertWritableEvents,
   BodyTooLargeError,
   decodeUtf8,
   describeIssues,
@@ -28,6 +30,8 @@ import {
   pointsReplySchema,
   ROUTES,
   readCapped,
+  writeEventsReplySchema,
+  writePointsReplySchema,
 } from './wire.js';
 
 /** The `fetch` function {@link httpPeer} calls; the global `fetch` fits. */
@@ -40,7 +44,10 @@ export interface HttpPeerOptions {
    * `http://10.0.0.5:7070/edge-ha/v1`. `http:` or `https:`, without credentials, query or hash.
    */
   readonly url: string | URL;
-  /** The shared secret, sent as `authorization: Bearer <token>`. Never appears in messages. */
+  /**
+   * The shared secret, sent as `authorization: Bearer <token>`. Never appears in messages. To
+   * write (`writePoints`, `writeEvents`), pass the remote's write token: it grants reads too.
+   */
   readonly token: string;
   /**
    * The `fetch` implementation (e.g. one with a custom dispatcher or TLS settings).
@@ -118,12 +125,17 @@ function excerpt(text: string): string {
   return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
+/** What {@link httpPeer} returns: a {@link RemotePeer} (reads) that is also a {@link PeerWriter}. */
+export interface HttpPeer extends RemotePeer, PeerWriter {}
+
 const TIMEOUT = Symbol('timeout');
 const ABORTED = Symbol('aborted');
 
 /**
- * Creates a {@link RemotePeer} that talks to a remote's peer handler (see `createPeerHandler`)
- * over HTTP with `fetch`.
+ * Creates a {@link RemotePeer} (and {@link PeerWriter}) that talks to a remote's peer handler
+ * (see `createPeerHandler`) over HTTP with `fetch`. Reads need the remote's `token` or write
+ * token; `writePoints` and `writeEvents` need its write token (with the read token the remote
+ * answers 403, which rejects with `PEER_AUTH`).
  *
  * Every reply is size-capped, parsed and validated before it is returned: JSON shape and types
  * (finite numbers, safe-integer timestamps, no unknown fields on records), ordering (points
@@ -136,10 +148,10 @@ const ABORTED = Symbol('aborted');
  * | connection refused/reset, DNS | `PEER_UNREACHABLE` | yes |
  * | no complete reply within `timeoutMs` | `PEER_TIMEOUT` | yes |
  * | 408, 429, 5xx | `PEER_UNAVAILABLE` | yes |
- * | 401, 403 | `PEER_AUTH` | no |
+ * | 401, 403 (403: the token may not write) | `PEER_AUTH` | no |
  * | 404 for an unknown item | `PEER_UNKNOWN_ITEM` | no |
- * | other 4xx, invalid call arguments | `PEER_BAD_REQUEST` | no |
- * | redirect, wrong content type, malformed or hostile reply | `PEER_BAD_REPLY` | no |
+ * | other 4xx (413: write batch too large), invalid call arguments | `PEER_BAD_REQUEST` | no |
+ * | redirect, wrong content type, malformed or hostile reply, wrong write acknowledgement | `PEER_BAD_REPLY` | no |
  * | other protocol version | `PEER_PROTOCOL` | no |
  * | the caller's `signal` aborted | `PEER_ABORTED` | no |
  *
@@ -150,9 +162,13 @@ const ABORTED = Symbol('aborted');
  * const peer = httpPeer({ url: 'http://10.0.0.5:7070/edge-ha/v1', token: process.env.EDGE_HA_TOKEN! });
  * const hello = await peer.hello();
  * const page = await peer.readPoints('boiler.temp', { from: 0, to: Date.now() }, { limit: 500 });
+ *
+ * // with the remote's write token
+ * const writer = httpPeer({ url: 'http://10.0.0.5:7070/edge-ha/v1', token: process.env.EDGE_HA_WRITE_TOKEN! });
+ * await writer.writePoints('boiler.temp', [{ t: Date.now(), v: 71.5 }]);
  * ```
  */
-export function httpPeer(options: HttpPeerOptions): RemotePeer {
+export function httpPeer(options: HttpPeerOptions): HttpPeer {
   const base = parseBaseUrl(options.url);
   const { token } = options;
   if (typeof token !== 'string' || token.length === 0 || /[\s]/.test(token)) {
@@ -216,6 +232,14 @@ export function httpPeer(options: HttpPeerOptions): RemotePeer {
       // The error body only improves the message.
     }
     const http = `HTTP ${status}`;
+    if (status === 403 && code === 'PEER_FORBIDDEN') {
+      return fail(
+        'PEER_AUTH',
+        where,
+        `the remote refused to let our token write (${http}); pass the remote's write token as token, and start the remote with a writeToken.${remoteMessage}`,
+        { status },
+      );
+    }
     if (status === 401 || status === 403) {
       return fail(
         'PEER_AUTH',
@@ -245,6 +269,14 @@ export function httpPeer(options: HttpPeerOptions): RemotePeer {
         'PEER_UNAVAILABLE',
         where,
         `the remote is unavailable (${http}); retrying later may succeed.${remoteMessage}`,
+        { status },
+      );
+    }
+    if (status === 413) {
+      return fail(
+        'PEER_BAD_REQUEST',
+        where,
+        `the request is larger than the remote accepts (${http}); send smaller batches or raise the remote's limits.maxBodyBytes.${remoteMessage}`,
         { status },
       );
     }
@@ -551,6 +583,58 @@ export function httpPeer(options: HttpPeerOptions): RemotePeer {
       );
       const items = reply.items.map((e): EventRecord => ({ id: e.id, t: e.t, body: e.body }));
       return { items, next: reply.next };
+    },
+
+    async writePoints(
+      item: string,
+      points: readonly Point[],
+      callOptions?: PeerCallOptions,
+    ): Promise<void> {
+      validateArguments(ROUTES.writePoints, () => {
+        assertItemId(item);
+        assertPoints(points);
+      });
+      const request = {
+        item,
+        points: points.map((p) =>
+          p.q === undefined ? { t: p.t, v: p.v } : { t: p.t, v: p.v, q: p.q },
+        ),
+      };
+      const reply = await call(
+        'POST',
+        ROUTES.writePoints,
+        request,
+        writePointsReplySchema,
+        callOptions,
+      );
+      if (reply.written !== points.length) {
+        throw badReply(
+          ROUTES.writePoints,
+          `the remote acknowledged ${reply.written} points of the ${points.length} sent.`,
+        );
+      }
+    },
+
+    async writeEvents(
+      events: readonly EventRecord[],
+      callOptions?: PeerCallOptions,
+    ): Promise<number> {
+      validateArguments(ROUTES.writeEvents, () => assertWritableEvents(events));
+      const request = { events: events.map((e) => ({ id: e.id, t: e.t, body: e.body })) };
+      const reply = await call(
+        'POST',
+        ROUTES.writeEvents,
+        request,
+        writeEventsReplySchema,
+        callOptions,
+      );
+      if (reply.inserted > events.length) {
+        throw badReply(
+          ROUTES.writeEvents,
+          `the remote says it inserted ${reply.inserted} events of the ${events.length} sent.`,
+        );
+      }
+      return reply.inserted;
     },
   };
 }

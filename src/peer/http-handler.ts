@@ -1,9 +1,9 @@
 /**
  * The server side of the HTTP peer protocol: a fetch-style handler serving a storage adapter to
- * the deputies of other instances.
+ * the deputies of other instances, and accepting writes from holders of the write token.
  */
 
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { isEdgeHaError, PeerError } from '../errors.js';
@@ -21,6 +21,9 @@ import {
   ROUTES,
   readCapped,
   type WireErrorCode,
+  WRITE_ROUTES,
+  writeEventsRequestSchema,
+  writePointsRequestSchema,
 } from './wire.js';
 
 /** A fetch-style HTTP handler: one `Request` in, one `Response` out. Never rejects. */
@@ -68,10 +71,27 @@ export interface PeerHandlerLogEntry {
 
 /** Options of {@link createPeerHandler}. */
 export interface PeerHandlerOptions {
-  /** The storage served to peers (read only: the handler never writes). */
+  /**
+   * The storage served to peers. The handler writes into it only on the write routes, and only
+   * for a request carrying {@link PeerHandlerOptions.writeToken}.
+   */
   readonly storage: StorageAdapter;
-  /** Shared secret; clients send it as `authorization: Bearer <token>`. Non-empty. */
+  /**
+   * Shared secret that grants reads; clients send it as `authorization: Bearer <token>`.
+   * Non-empty. It never grants writes.
+   */
   readonly token: string;
+  /**
+   * A second secret that grants writes (`/write/points`, `/write/events`) as well as reads,
+   * compared in constant time like `token`. Non-empty, at most 4096 characters, and different
+   * from `token`. Without it every write is answered `403 PEER_FORBIDDEN`.
+   * @default undefined (writes refused)
+   * @example
+   * ```ts
+   * createPeerHandler({ storage, instanceId: 'a', token: readToken, writeToken: process.env.EDGE_HA_WRITE_TOKEN });
+   * ```
+   */
+  readonly writeToken?: string | undefined;
   /** This instance's id, returned by `hello`. Non-empty. */
   readonly instanceId: string;
   /**
@@ -100,12 +120,14 @@ const DEFAULT_MAX_PAGE_LIMIT = 5000;
 const DEFAULT_MAX_REPLY_BYTES = 8 * 1024 * 1024;
 const MAX_TOKEN_LENGTH = 4096;
 
-/** Errors of storage reads that mean "the request was wrong", not "the server failed". */
+/** Errors of storage calls that mean "the request was wrong", not "the server failed". */
 const STORAGE_REQUEST_CODES: ReadonlySet<string> = new Set([
   'STORAGE_INVALID_WINDOW',
   'STORAGE_INVALID_CURSOR',
   'STORAGE_INVALID_PAGE',
   'STORAGE_INVALID_ITEM',
+  'STORAGE_INVALID_RECORD',
+  'STORAGE_VALUE_OUT_OF_RANGE',
 ]);
 
 /** A reply decided before the route ran (auth, validation, …). */
@@ -175,12 +197,13 @@ function normalizeBasePath(basePath: string): string {
 
 /**
  * Creates the server side of the HTTP peer protocol: a fetch-style handler that serves `storage`
- * (read only) to the deputies of other instances. Mount it in any server: `Bun.serve`, Deno,
- * Hono, or `node:http` / Express / Fastify through {@link toNodeListener}.
+ * to the deputies of other instances and, for holders of `writeToken`, accepts writes into it.
+ * Mount it in any server: `Bun.serve`, Deno, Hono, or `node:http` / Express / Fastify through
+ * {@link toNodeListener}.
  *
  * Protocol v1. Every request carries `authorization: Bearer <token>` (compared in constant time:
  * both sides are hashed with SHA-256, then compared with `timingSafeEqual`). Reads with
- * parameters are POSTs with a JSON body (`content-type: application/json`, at most
+ * parameters and writes are POSTs with a JSON body (`content-type: application/json`, at most
  * `limits.maxBodyBytes`, unknown fields rejected); replies are JSON. Routes, under `basePath`:
  *
  * | route | method | request body | reply |
@@ -189,13 +212,24 @@ function normalizeBasePath(basePath: string): string {
  * | `/items` | GET | – | `{ items: string[] }` |
  * | `/points` | POST | `{ item, window: { from, to }, limit, cursor? }` | `{ items: Point[], next }` |
  * | `/events` | POST | `{ window: { from, to }, limit, cursor? }` | `{ items: EventRecord[], next }` |
+ * | `/write/points` | POST | `{ item, points: Point[] }` | `{ written }` |
+ * | `/write/events` | POST | `{ events: EventRecord[] }` | `{ inserted }` |
+ *
+ * The read routes accept `token` or `writeToken`; the `/write/*` routes accept `writeToken` only
+ * (`403 PEER_FORBIDDEN` for `token`, or for everyone when no `writeToken` is configured).
+ * `/write/points` stores the points with `storage.appendPoints` (a point at an existing
+ * timestamp replaces it) and replies how many it stored; `/write/events` stores the events with
+ * `storage.insertEventsIfAbsent` (an existing id is never changed) and replies how many were
+ * new. A write body is validated as a whole before anything is stored: one bad record rejects
+ * the batch with `400` and stores nothing.
  *
  * `next` is an opaque cursor (at most 4096 characters) or `null` at the end. A `limit` above
  * `limits.maxPageLimit` is served as a shorter page. An item this storage does not list answers
  * `404 PEER_UNKNOWN_ITEM` (a known item with no points in the window is an empty page).
  *
  * Error replies are `{ error: { code, message } }` with one of these codes: `PEER_AUTH` (401),
- * `PEER_BAD_REQUEST` (400), `PEER_NOT_FOUND` (404, unknown route), `PEER_UNKNOWN_ITEM` (404),
+ * `PEER_FORBIDDEN` (403, a write without the write token), `PEER_BAD_REQUEST` (400),
+ * `PEER_NOT_FOUND` (404, unknown route), `PEER_UNKNOWN_ITEM` (404),
  * `PEER_METHOD_NOT_ALLOWED` (405), `PEER_PAYLOAD_TOO_LARGE` (413),
  * `PEER_UNSUPPORTED_MEDIA_TYPE` (415), `PEER_INTERNAL` (500), `PEER_UNAVAILABLE` (503, storage
  * closed). They never contain stack traces or storage internals; use `log` to see those.
@@ -214,11 +248,28 @@ function normalizeBasePath(basePath: string): string {
  * ```
  */
 export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
-  const { storage, token, instanceId, log } = options;
+  const { storage, token, writeToken, instanceId, log } = options;
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
     throw new PeerError(
       'PEER_INVALID_OPTION',
       `createPeerHandler: token must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters.`,
+    );
+  }
+  if (
+    writeToken !== undefined &&
+    (typeof writeToken !== 'string' ||
+      writeToken.length === 0 ||
+      writeToken.length > MAX_TOKEN_LENGTH)
+  ) {
+    throw new PeerError(
+      'PEER_INVALID_OPTION',
+      `createPeerHandler: writeToken must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters, or absent.`,
+    );
+  }
+  if (writeToken === token) {
+    throw new PeerError(
+      'PEER_INVALID_OPTION',
+      'createPeerHandler: writeToken must differ from token (reading and writing are separate permissions).',
     );
   }
   if (typeof instanceId !== 'string' || instanceId.length === 0) {
@@ -285,13 +336,21 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
     }
   }
   const tokenHash = sha256(token);
+  // Without a write token, compare against a random secret nobody knows: same work, never a match.
+  const writeTokenHash =
+    writeToken === undefined ? sha256(randomBytes(32).toString('hex')) : sha256(writeToken);
 
-  function authorized(request: Request): boolean {
+  /** What the request's bearer token grants. */
+  function permission(request: Request): 'none' | 'read' | 'write' {
     const header = request.headers.get('authorization') ?? '';
     const match = /^Bearer +(\S+) *$/i.exec(header);
     // Hash both sides so the comparison is constant-time whatever the lengths.
     const presented = sha256(match?.[1] ?? '');
-    return timingSafeEqual(presented, tokenHash) && match !== null;
+    const reads = timingSafeEqual(presented, tokenHash);
+    const writes = timingSafeEqual(presented, writeTokenHash) && writeToken !== undefined;
+    if (match === null) return 'none';
+    if (writes) return 'write';
+    return reads ? 'read' : 'none';
   }
 
   async function readJsonBody(request: Request): Promise<unknown> {
@@ -327,7 +386,7 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
     );
   }
 
-  function storageFailure(error: unknown): Reply {
+  function storageFailure(error: unknown, verb: 'read' | 'write'): Reply {
     if (isEdgeHaError(error) && STORAGE_REQUEST_CODES.has(error.code)) {
       // Storage validation messages describe the caller's input (e.g. a corrupt cursor).
       return new Reply(400, 'PEER_BAD_REQUEST', `${error.code}: ${error.message}`);
@@ -338,28 +397,44 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
     return new Reply(
       500,
       'PEER_INTERNAL',
-      'The peer failed to read its storage; retry later.',
+      verb === 'read'
+        ? 'The peer failed to read its storage; retry later.'
+        : 'The peer failed to write to its storage; retry later.',
       {},
       error,
     );
   }
 
   /** Awaits a storage call, turning its failure into a reply. */
-  async function fromStorage<T>(call: Promise<T>): Promise<T> {
+  async function fromStorage<T>(call: Promise<T>, verb: 'read' | 'write' = 'read'): Promise<T> {
     try {
       return await call;
     } catch (error) {
-      throw storageFailure(error);
+      throw storageFailure(error, verb);
     }
   }
 
-  async function route(name: string, request: Request): Promise<Response> {
+  async function route(
+    name: string,
+    request: Request,
+    granted: 'read' | 'write',
+  ): Promise<Response> {
     const get = name === ROUTES.hello || name === ROUTES.items;
     const method = get ? 'GET' : 'POST';
     if (request.method !== method) {
       throw new Reply(405, 'PEER_METHOD_NOT_ALLOWED', `Use ${method} for ${name}.`, {
         allow: method,
       });
+    }
+    // Checked before the body is read: a reader cannot make this peer buffer a write.
+    if (WRITE_ROUTES.has(name) && granted !== 'write') {
+      throw new Reply(
+        403,
+        'PEER_FORBIDDEN',
+        writeToken === undefined
+          ? 'This peer does not accept writes: it was started without a write token (writeToken).'
+          : 'This token may read but not write: send the write token to use the write routes.',
+      );
     }
     if (name === ROUTES.hello) {
       return json(200, { instanceId, protocolVersion: PEER_PROTOCOL_VERSION, now: clock.now() });
@@ -369,6 +444,22 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
       return json(200, { items });
     }
     const body = await readJsonBody(request);
+    if (name === ROUTES.writePoints) {
+      const parsed = writePointsRequestSchema.safeParse(body);
+      if (!parsed.success) throw invalid(parsed.error);
+      const { item } = parsed.data;
+      const points = parsed.data.points.map(
+        (p): Point => (p.q === undefined ? { t: p.t, v: p.v } : { t: p.t, v: p.v, q: p.q }),
+      );
+      await fromStorage(storage.appendPoints(item, points), 'write');
+      return json(200, { written: points.length });
+    }
+    if (name === ROUTES.writeEvents) {
+      const parsed = writeEventsRequestSchema.safeParse(body);
+      if (!parsed.success) throw invalid(parsed.error);
+      const inserted = await fromStorage(storage.insertEventsIfAbsent(parsed.data.events), 'write');
+      return json(200, { inserted });
+    }
     if (name === ROUTES.points) {
       const parsed = pointsRequestSchema.safeParse(body);
       if (!parsed.success) throw invalid(parsed.error);
@@ -414,7 +505,8 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
       if (!path.startsWith(`${basePath}/`)) {
         throw new Reply(404, 'PEER_NOT_FOUND', 'No such route.');
       }
-      if (!authorized(request)) {
+      const granted = permission(request);
+      if (granted === 'none') {
         throw new Reply(
           401,
           'PEER_AUTH',
@@ -430,7 +522,7 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
           `No such route: ${name}. Routes are ${[...routes].join(', ')} (protocol v${PEER_PROTOCOL_VERSION}).`,
         );
       }
-      return await route(name, request);
+      return await route(name, request, granted);
     } catch (caught) {
       const reply =
         caught instanceof Reply

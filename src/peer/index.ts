@@ -1,13 +1,23 @@
 /**
- * Peers: the {@link RemotePeer} contract a deputy pulls from, served in-process by
- * {@link localPeer} or over HTTP by {@link createPeerHandler} (server) and {@link httpPeer}
- * (client). {@link toNodeListener} mounts the fetch-style handler in node:http, Express or
- * Fastify.
+ * Peers: the {@link RemotePeer} contract a deputy pulls from and the {@link PeerWriter} contract
+ * that delivers data into an instance, served in-process by {@link localPeer} or over HTTP by
+ * {@link createPeerHandler} (server) and {@link httpPeer} (client). {@link toNodeListener} mounts
+ * the fetch-style handler in node:http, Express or Fastify. {@link WriteDistributor} delivers a
+ * batch to every live copy of a write route.
  *
  * @module
  */
 
 export type {
+  CopyResult,
+  DeliveredCopy,
+  DistributedWrite,
+  FailedCopy,
+  WriteDistributorOptions,
+} from './distributor.js';
+export { WriteDistributor } from './distributor.js';
+export type {
+  HttpPeer,
   HttpPeerOptions,
   PeerFetch,
 } from './http-client.js';
@@ -19,10 +29,10 @@ export type {
   PeerHandlerOptions,
 } from './http-handler.js';
 export { createPeerHandler } from './http-handler.js';
-export type { LocalPeerOptions } from './local.js';
+export type { LocalPeer, LocalPeerOptions } from './local.js';
 export { localPeer } from './local.js';
 export type { NodeListener } from './node-listener.js';
 export { toNodeListener } from './node-listener.js';
-export type { PeerCallOptions, PeerHello, RemotePeer } from './types.js';
+export type { PeerCallOptions, PeerHello, PeerWriter, RemotePeer } from './types.js';
 export { PEER_PROTOCOL_VERSION } from './types.js';
 export { DEFAULT_PEER_BASE_PATH } from './wire.js';

@@ -1,12 +1,17 @@
 /**
- * `localPeer`: serves a storage adapter as a {@link RemotePeer} in the same process (tests,
- * simulations, two instances sharing one Node process).
+ * `localPeer`: serves a storage adapter as a {@link RemotePeer} and {@link PeerWriter} in the same
+ * process (tests, simulations, two instances sharing one Node process).
  */
 
 import { type Clock, systemClock } from '../clock.js';
 import { isEdgeHaError, PeerError } from '../errors.js';
 import type { StorageAdapter } from '../storage/types.js';
-import { PEER_PROTOCOL_VERSION, type PeerCallOptions, type RemotePeer } from './types.js';
+import {
+  PEER_PROTOCOL_VERSION,
+  type PeerCallOptions,
+  type PeerWriter,
+  type RemotePeer,
+} from './types.js';
 
 /** Options of {@link localPeer}. */
 export interface LocalPeerOptions {
@@ -22,11 +27,16 @@ export interface LocalPeerOptions {
   readonly clock?: Clock;
 }
 
+/** What {@link localPeer} returns: a {@link RemotePeer} (reads) that is also a {@link PeerWriter}. */
+export interface LocalPeer extends RemotePeer, PeerWriter {}
+
 const BAD_REQUEST_CODES: ReadonlySet<string> = new Set([
   'STORAGE_INVALID_WINDOW',
   'STORAGE_INVALID_CURSOR',
   'STORAGE_INVALID_PAGE',
   'STORAGE_INVALID_ITEM',
+  'STORAGE_INVALID_RECORD',
+  'STORAGE_VALUE_OUT_OF_RANGE',
 ]);
 
 function toPeerError(error: unknown, label: string, what: string): PeerError {
@@ -56,18 +66,22 @@ function checkSignal(options: PeerCallOptions | undefined, label: string): void 
 }
 
 /**
- * A {@link RemotePeer} that reads `storage` directly. `readPoints` of an item not in
- * `storage.listItems()` rejects with `PEER_UNKNOWN_ITEM`; storage errors become `PeerError`s
- * (`PEER_BAD_REQUEST` for invalid arguments, `PEER_UNAVAILABLE` otherwise, transient only for
+ * A {@link RemotePeer} and {@link PeerWriter} over `storage` directly. `readPoints` of an item not
+ * in `storage.listItems()` rejects with `PEER_UNKNOWN_ITEM`; `writePoints` is
+ * `storage.appendPoints`, `writeEvents` is `storage.insertEventsIfAbsent` (no permission check:
+ * whoever holds the object may write). Storage errors become `PeerError`s (`PEER_BAD_REQUEST`
+ * for invalid arguments or records, `PEER_UNAVAILABLE` otherwise, transient only for
  * `STORAGE_BACKEND`).
  *
  * @example
  * ```ts
  * const remote = new MemoryStorageAdapter({ points: { 'plant/temp': [{ t: 1, v: 20 }] } });
- * const deputy = new TimeSeriesDeputy({ storage: local, peer: localPeer(remote, { instanceId: 'b' }) });
+ * const peer = localPeer(remote, { instanceId: 'b' });
+ * const deputy = new TimeSeriesDeputy({ storage: local, peer });
+ * await peer.writePoints('plant/temp', [{ t: 2, v: 21 }]);
  * ```
  */
-export function localPeer(storage: StorageAdapter, options: LocalPeerOptions = {}): RemotePeer {
+export function localPeer(storage: StorageAdapter, options: LocalPeerOptions = {}): LocalPeer {
   const instanceId = options.instanceId ?? 'local';
   const clock = options.clock ?? systemClock;
   const label = `local:${instanceId}`;
@@ -83,6 +97,14 @@ export function localPeer(storage: StorageAdapter, options: LocalPeerOptions = {
       throw toPeerError(error, label, what);
     }
   };
+  // Items once trended stay trended (the contract has no removal): cache them, and list the
+  // store again only for an id not seen yet, so a first page costs O(1), not O(items).
+  let known: ReadonlySet<string> = new Set();
+  const trends = async (item: string): Promise<boolean> => {
+    if (known.has(item)) return true;
+    known = new Set(await storage.listItems());
+    return known.has(item);
+  };
   return Object.freeze({
     label,
     hello: (callOptions?: PeerCallOptions) =>
@@ -95,7 +117,7 @@ export function localPeer(storage: StorageAdapter, options: LocalPeerOptions = {
       guard('listItems', callOptions, () => storage.listItems()),
     readPoints: (item, window, page, callOptions) =>
       guard(`readPoints of item ${JSON.stringify(item)}`, callOptions, async () => {
-        if (page?.cursor === undefined && !(await storage.listItems()).includes(item)) {
+        if (page?.cursor === undefined && !(await trends(item))) {
           throw new PeerError(
             'PEER_UNKNOWN_ITEM',
             `${label} does not trend item ${JSON.stringify(item)}.`,
@@ -105,5 +127,11 @@ export function localPeer(storage: StorageAdapter, options: LocalPeerOptions = {
       }),
     readEvents: (window, page, callOptions) =>
       guard('readEvents', callOptions, () => storage.readEvents(window, page)),
-  } satisfies RemotePeer);
+    writePoints: (item, points, callOptions) =>
+      guard(`writePoints of item ${JSON.stringify(item)}`, callOptions, () =>
+        storage.appendPoints(item, points),
+      ),
+    writeEvents: (events, callOptions) =>
+      guard('writeEvents', callOptions, () => storage.insertEventsIfAbsent(events)),
+  } satisfies LocalPeer);
 }

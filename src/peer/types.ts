@@ -1,6 +1,7 @@
 /**
- * The remote peer contract: how a deputy reads from the instance it catches up from. Implemented
- * in-process by `localPeer(storage)` and over HTTP by `httpPeer(options)`.
+ * The remote peer contracts: how a deputy reads from the instance it catches up from
+ * ({@link RemotePeer}) and how data is delivered into an instance ({@link PeerWriter}). Both are
+ * implemented in-process by `localPeer(storage)` and over HTTP by `httpPeer(options)`.
  */
 
 import type { EventRecord, Page, PageRequest, Point, TimeWindow } from '../storage/types.js';
@@ -51,4 +52,37 @@ export interface RemotePeer {
     page: PageRequest,
     options?: PeerCallOptions,
   ): Promise<Page<EventRecord>>;
+}
+
+/**
+ * The write side of a peer: delivers live data into the remote's storage. Separate from
+ * {@link RemotePeer} so that a reader need not implement it; `httpPeer` and `localPeer` implement
+ * both. A method resolves only once the remote acknowledged the whole batch (stored it); every
+ * failure rejects with a `PeerError` (same codes and `transient` flag as the reads). A batch
+ * with one invalid record is rejected as a whole and stores nothing.
+ *
+ * Both writes are idempotent, so a batch whose acknowledgement was lost (e.g. `PEER_TIMEOUT`)
+ * can be sent again.
+ *
+ * @example
+ * ```ts
+ * const writer: PeerWriter = httpPeer({ url: 'http://10.0.0.5:7070/edge-ha/v1', token: writeToken });
+ * await writer.writePoints('boiler.temp', [{ t: Date.now(), v: 71.5 }]);
+ * const inserted = await writer.writeEvents([{ id: 'alarm-17', t: Date.now(), body: { level: 2 } }]);
+ * ```
+ */
+export interface PeerWriter {
+  /** A human-readable label (e.g. the URL) used in messages. */
+  readonly label: string;
+  /**
+   * Appends live points to `item` on the remote (its `storage.appendPoints`: a point at an
+   * existing timestamp replaces it; within the batch the last point of a timestamp wins).
+   */
+  writePoints(item: string, points: readonly Point[], options?: PeerCallOptions): Promise<void>;
+  /**
+   * Inserts the events whose `id` the remote does not hold yet (its
+   * `storage.insertEventsIfAbsent`: an existing event is never changed). Resolves with how many
+   * were new.
+   */
+  writeEvents(events: readonly EventRecord[], options?: PeerCallOptions): Promise<number>;
 }

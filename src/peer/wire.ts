@@ -12,13 +12,18 @@
  * | `/items` | GET | – | `{ items: string[] }` |
  * | `/points` | POST | `{ item, window: { from, to }, limit, cursor? }` | `{ items: Point[], next }` |
  * | `/events` | POST | `{ window: { from, to }, limit, cursor? }` | `{ items: EventRecord[], next }` |
+ * | `/write/points` | POST | `{ item, points: Point[] }` | `{ written }` |
+ * | `/write/events` | POST | `{ events: EventRecord[] }` | `{ inserted }` |
  *
- * Errors: a non-2xx status with `{ error: { code, message } }`.
+ * The `/write/*` routes need the write token. Errors: a non-2xx status with
+ * `{ error: { code, message } }`.
  */
 
 import { z } from 'zod';
-import type { JsonValue } from '../storage/types.js';
+import { StorageError } from '../errors.js';
+import type { EventRecord, JsonValue } from '../storage/types.js';
 import {
+  assertEvents,
   isJsonValue,
   isWellFormedString,
   MAX_EVENT_ID_LENGTH,
@@ -35,7 +40,19 @@ export const ROUTES: {
   readonly items: '/items';
   readonly points: '/points';
   readonly events: '/events';
-} = { hello: '/hello', items: '/items', points: '/points', events: '/events' };
+  readonly writePoints: '/write/points';
+  readonly writeEvents: '/write/events';
+} = {
+  hello: '/hello',
+  items: '/items',
+  points: '/points',
+  events: '/events',
+  writePoints: '/write/points',
+  writeEvents: '/write/events',
+};
+
+/** The routes that need the write permission. */
+export const WRITE_ROUTES: ReadonlySet<string> = new Set([ROUTES.writePoints, ROUTES.writeEvents]);
 
 /** Longest cursor accepted on the wire (cursors are opaque, but small). */
 export const MAX_CURSOR_LENGTH = 4096;
@@ -43,6 +60,7 @@ export const MAX_CURSOR_LENGTH = 4096;
 /** The codes a peer handler puts in `{ error: { code } }`. */
 export type WireErrorCode =
   | 'PEER_AUTH'
+  | 'PEER_FORBIDDEN'
   | 'PEER_BAD_REQUEST'
   | 'PEER_NOT_FOUND'
   | 'PEER_METHOD_NOT_ALLOWED'
@@ -120,6 +138,86 @@ const eventSchema: z.ZodType<WireEvent> = z.strictObject({
   body: z.custom<JsonValue>((value) => isJsonValue(value), {
     message: 'must be a JSON value (finite numbers, bounded nesting)',
   }),
+});
+
+/**
+ * Whether every string and every key inside a JSON value is well-formed (no lone UTF-16
+ * surrogate). `value` must already be a JSON value (no cycles, bounded depth, see `isJsonValue`).
+ */
+export function isWellFormedJson(value: JsonValue): boolean {
+  if (typeof value === 'string') return isWellFormedString(value);
+  if (typeof value !== 'object' || value === null) return true;
+  if (Array.isArray(value)) return value.every(isWellFormedJson);
+  for (const key of Object.keys(value)) {
+    if (!isWellFormedString(key) || !isWellFormedJson(value[key] as JsonValue)) return false;
+  }
+  return true;
+}
+
+/**
+ * Asserts a batch of events a write may send: the storage rules (`assertEvents`) plus
+ * well-formed strings and keys inside each body, which the write route requires. Throws a
+ * `StorageError` naming the record.
+ */
+export function assertWritableEvents(events: unknown): asserts events is readonly EventRecord[] {
+  assertEvents(events);
+  for (let i = 0; i < events.length; i++) {
+    if (!isWellFormedJson((events[i] as EventRecord).body)) {
+      throw new StorageError(
+        'STORAGE_VALUE_OUT_OF_RANGE',
+        `events[${i}].body: a string or key contains a lone UTF-16 surrogate, which cannot be sent as JSON faithfully.`,
+      );
+    }
+  }
+}
+
+/** An event as a write accepts it: the read rules plus well-formed strings inside the body. */
+const writableEventSchema: z.ZodType<WireEvent> = z.strictObject({
+  id: z
+    .string()
+    .min(1)
+    .max(MAX_EVENT_ID_LENGTH)
+    .refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' }),
+  t: timestamp,
+  body: z.custom<JsonValue>((value) => isJsonValue(value) && isWellFormedJson(value), {
+    message:
+      'must be a JSON value (finite numbers, bounded nesting, no lone UTF-16 surrogate in strings or keys)',
+  }),
+});
+
+/** Body of `POST /write/points`. */
+export const writePointsRequestSchema: z.ZodType<WritePointsRequest> = z.strictObject({
+  item: itemId,
+  points: z.array(pointSchema),
+});
+
+/** Body of `POST /write/events`. */
+export const writeEventsRequestSchema: z.ZodType<WriteEventsRequest> = z.strictObject({
+  events: z.array(writableEventSchema),
+});
+
+/** Parsed body of `POST /write/points`. */
+export interface WritePointsRequest {
+  /** The item id. */
+  item: string;
+  /** The points to append (a point at an existing timestamp replaces it). */
+  points: WirePoint[];
+}
+
+/** Parsed body of `POST /write/events`. */
+export interface WriteEventsRequest {
+  /** The events to insert if absent. */
+  events: WireEvent[];
+}
+
+/** Reply of `POST /write/points`: how many points were stored. */
+export const writePointsReplySchema: z.ZodType<{ written: number }> = z.object({
+  written: z.int().min(0),
+});
+
+/** Reply of `POST /write/events`: how many events were new. */
+export const writeEventsReplySchema: z.ZodType<{ inserted: number }> = z.object({
+  inserted: z.int().min(0),
 });
 
 /** Reply of `GET /hello`. */

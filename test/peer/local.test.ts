@@ -93,4 +93,68 @@ describe('localPeer', () => {
     );
     expect(error.code).toBe('PEER_ABORTED');
   });
+
+  it('writes points with appendPoints, replacing a point at an existing timestamp', async () => {
+    const storage = new MemoryStorageAdapter({ points: { a: [{ t: 1, v: 1 }] } });
+    const peer = localPeer(storage);
+    await peer.writePoints('a', [
+      { t: 1, v: 10 },
+      { t: 2, v: 'two', q: 1 },
+    ]);
+    await peer.writePoints('b', [{ t: 3, v: null }]);
+    expect((await storage.readPoints('a', { from: 0, to: 10 }, { limit: 10 })).items).toEqual([
+      { t: 1, v: 10 },
+      { t: 2, v: 'two', q: 1 },
+    ]);
+    expect(await storage.listItems()).toEqual(['a', 'b']);
+  });
+
+  it('writes events if absent and resolves with how many were new', async () => {
+    const storage = new MemoryStorageAdapter({ events: [{ id: 'e', t: 1, body: 'kept' }] });
+    const peer = localPeer(storage);
+    expect(
+      await peer.writeEvents([
+        { id: 'e', t: 1, body: 'changed' },
+        { id: 'f', t: 2, body: { x: 1 } },
+      ]),
+    ).toBe(1);
+    expect((await storage.readEvents({ from: 0, to: 10 }, { limit: 10 })).items).toEqual([
+      { id: 'e', t: 1, body: 'kept' },
+      { id: 'f', t: 2, body: { x: 1 } },
+    ]);
+  });
+
+  it('rejects an invalid batch with PEER_BAD_REQUEST and stores none of it', async () => {
+    const storage = new MemoryStorageAdapter();
+    const peer = localPeer(storage);
+    const points = await rejection(
+      peer.writePoints('a', [
+        { t: 1, v: 1 },
+        { t: 2, v: Number.POSITIVE_INFINITY },
+      ]),
+    );
+    expect(points.code).toBe('PEER_BAD_REQUEST');
+    const events = await rejection(
+      peer.writeEvents([
+        { id: 'ok', t: 1, body: null },
+        { id: '', t: 1, body: null },
+      ]),
+    );
+    expect(events.code).toBe('PEER_BAD_REQUEST');
+    expect(await storage.listItems()).toEqual([]);
+    expect((await storage.readEvents({ from: 0, to: 10 }, { limit: 10 })).items).toEqual([]);
+  });
+
+  it('refuses writes with an aborted signal or a closed storage, storing nothing', async () => {
+    const storage = new MemoryStorageAdapter();
+    const peer = localPeer(storage);
+    const aborted = await rejection(
+      peer.writePoints('a', [{ t: 1, v: 1 }], { signal: AbortSignal.abort() }),
+    );
+    expect(aborted.code).toBe('PEER_ABORTED');
+    expect(await storage.listItems()).toEqual([]);
+    await storage.close();
+    const closed = await rejection(peer.writeEvents([{ id: 'e', t: 1, body: null }]));
+    expect(closed).toMatchObject({ code: 'PEER_UNAVAILABLE', transient: false });
+  });
 });
