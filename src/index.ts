@@ -80,6 +80,7 @@ export type {
   GovernorEvents,
   GovernorHeartbeat,
   GovernorRunResult,
+  GovernorScheduledSync,
   GovernorStatus,
   HAGovernorOptions,
   HeartbeatInfo,

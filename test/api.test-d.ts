@@ -67,7 +67,7 @@ describe('public types', () => {
   it('types the gap ledger and the v2 storage contract', () => {
     expectTypeOf<SyncGapMode>().toEqualTypeOf<'overwrite' | 'merge'>();
     expectTypeOf<SyncGapReason>().toEqualTypeOf<
-      'downtime' | 'margin' | 'reported' | 'requested' | 'firstStart' | 'migrated'
+      'downtime' | 'margin' | 'reported' | 'requested' | 'firstStart' | 'migrated' | 'follow'
     >();
     expectTypeOf<SyncGap['pendingMargins']>().toEqualTypeOf<{
       readonly heartbeat: number;

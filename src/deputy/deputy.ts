@@ -159,6 +159,10 @@ interface RunContext {
   retries: number;
   /** Event id → timestamp of every event received in this run (duplicate detection). */
   readonly eventIds: Map<string, number>;
+  /** Aborts the remote calls of the current connection (run cancelled, or connection lost). */
+  session: AbortController;
+  /** The transient error that lost the current connection, or `null`. */
+  lost: unknown;
 }
 
 /**
@@ -186,6 +190,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
   readonly #concurrency: number;
   readonly #peers: readonly RemotePeer[];
   readonly #retries: number;
+  readonly #giveUpAfterMs: number;
   readonly #backoff: BackoffFunction;
   readonly #replyTimeoutMs: number;
   readonly #log: SyncStateLog;
@@ -280,6 +285,13 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       );
     }
     this.#retries = retries;
+    this.#giveUpAfterMs = positiveInteger(
+      'retry.giveUpAfterMs',
+      options.retry?.giveUpAfterMs,
+      120_000,
+      undefined,
+      0,
+    );
     this.#backoff = options.retry?.backoff ?? exponentialBackoff();
   }
 
@@ -476,7 +488,11 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     this.#controller = controller;
     const requested: SyncGapInput | null =
       window === undefined ? null : { from: window.from, to: window.to, mode, reason: 'requested' };
+    // While a run is in flight, its (unref'd) back-off and timeout timers must not let the
+    // process exit under it: a one-shot script awaiting the run gets its result.
+    const keepAlive = setInterval(noop, 2 ** 30);
     const running = this.#execute(requested, controller.signal).finally(() => {
+      clearInterval(keepAlive);
       external?.removeEventListener('abort', onAbort);
       this.#running = null;
       this.#controller = null;
@@ -594,28 +610,38 @@ export class Deputy extends EventEmitter<DeputyEvents> {
 
   // ---- remote calls ----------------------------------------------------------------------
 
-  /** Calls the run's peer with a reply timeout and retries of transient errors. */
+  /**
+   * Calls the run's peer with a reply timeout, on the current connection. A transient failure is
+   * not retried here: it loses the connection for every item (see {@link Deputy.run}), and the
+   * run reconnects in one retry loop.
+   */
   #callPeer<T>(
     context: RunContext,
-    operation: DeputyOperation,
+    operation: Exclude<DeputyOperation, 'hello'>,
     item: string | null,
     call: (peer: RemotePeer, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
     const peer = context.peer as RemotePeer;
     const what = `${operation}${item === null ? '' : ` of item ${item}`} from ${peer.label}`;
-    return retrying(
-      () =>
-        withTimeout(this.#clock, this.#replyTimeoutMs, context.signal, what, (signal) =>
-          call(peer, signal),
-        ),
-      {
-        clock: this.#clock,
-        signal: context.signal,
-        retries: this.#retries,
-        backoff: this.#backoff,
-        onRetry: (notice) => this.#onRetry(context, operation, item, notice),
-      },
+    return withTimeout(this.#clock, this.#replyTimeoutMs, context.session.signal, what, (signal) =>
+      call(peer, signal),
     );
+  }
+
+  /** The connection failed with a transient error: stop every item, reconnect. */
+  #lose(context: RunContext, error: unknown): void {
+    if (context.lost !== null) return;
+    context.lost = error;
+    context.session.abort(error);
+  }
+
+  /** Whether `error` ends only the current connection (and the run reconnects). */
+  #losesConnection(context: RunContext, error: unknown): boolean {
+    if (context.signal.aborted) return false;
+    if (context.lost !== null) return true;
+    if (!isTransient(error)) return false;
+    this.#lose(context, error);
+    return true;
   }
 
   #onRetry(
@@ -658,6 +684,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
           signal: context.signal,
           retries: this.#retries,
           backoff: this.#backoff,
+          deadline: this.#clock.now() + this.#giveUpAfterMs,
           onRetry: (notice) => this.#onRetry(context, 'hello', null, notice),
         },
       );
@@ -667,7 +694,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     } catch (error) {
       if (context.signal.aborted || !(error instanceof PeerError)) throw error;
       const why = error.transient
-        ? `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} (retries exhausted)`
+        ? `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'} (${attempts > this.#retries ? 'retries exhausted' : `giveUpAfterMs ${this.#giveUpAfterMs} ms reached`})`
         : 'the error is permanent, not retried';
       throw new PeerError(
         error.code,
@@ -757,6 +784,8 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       peer: null,
       retries: 0,
       eventIds: new Map(),
+      session: new AbortController(),
+      lost: null,
     };
     this.#transition(
       'START',
@@ -774,19 +803,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
         return this.#summary(context);
       }
       this.#transition('CONNECT', 'contacting the remote');
-      const skew = await this.#connect(context);
-      this.#throwIfCancelled(signal);
-      await this.#applyMargins(context, skew);
-      this.#throwIfCancelled(signal);
-      this.#transition('CONNECTED', `connected to ${this.#peerLabel ?? '?'}`);
-      const request =
-        this.kind === 'timeSeries'
-          ? await this.#requestTimeSeries(context)
-          : `requested the events of ${context.plan.length} gap(s) from ${context.peer?.label ?? '?'}`;
-      this.#throwIfCancelled(signal);
-      this.#transition('REQUEST_SENT', request);
-      if (this.kind === 'timeSeries') await this.#receiveTimeSeries(context);
-      else await this.#receiveEvents(context);
+      await this.#connectAndReceive(context);
       this.#throwIfCancelled(signal);
       if (context.errors.length === 0) {
         await this.#finishOk(context, 'SUCCEED', 'every item and event of the gaps applied');
@@ -801,6 +818,57 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     }
     this.#finishWithError(context);
     return this.#summary(context);
+  }
+
+  /**
+   * Connects, requests and receives; when the connection is lost (a transient error of any
+   * remote call), every item stops and the deputy goes back to waiting_for_connection and tries
+   * again, resuming from the committed progress. Connections that lose again before any page is
+   * applied count against `retry.retries`.
+   */
+  async #connectAndReceive(context: RunContext): Promise<void> {
+    const { signal } = context;
+    let fruitless = 0;
+    for (let session = 0; ; session++) {
+      context.lost = null;
+      context.session = new AbortController();
+      const onAbort = (): void => context.session.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const skew = await this.#connect(context);
+        this.#throwIfCancelled(signal);
+        if (session === 0) await this.#applyMargins(context, skew);
+        this.#throwIfCancelled(signal);
+        this.#transition('CONNECTED', `connected to ${this.#peerLabel ?? '?'}`);
+        const pagesBefore = this.#counters.pages;
+        try {
+          const request =
+            this.kind === 'timeSeries'
+              ? await this.#requestTimeSeries(context)
+              : `requested the events of ${context.plan.length} gap(s) from ${context.peer?.label ?? '?'}`;
+          this.#throwIfCancelled(signal);
+          this.#transition('REQUEST_SENT', request);
+          if (this.kind === 'timeSeries') await this.#receiveTimeSeries(context);
+          else await this.#receiveEvents(context);
+        } catch (error) {
+          if (!this.#losesConnection(context, error)) throw error;
+        }
+        this.#throwIfCancelled(signal);
+        if (context.lost === null) return;
+        const lost = context.lost;
+        fruitless = this.#counters.pages > pagesBefore ? 0 : fruitless + 1;
+        if (fruitless > this.#retries) throw lost;
+        context.retries++;
+        this.#report(
+          'warning',
+          `Lost the connection to ${context.peer?.label ?? 'the remote'} (${errorCode(lost)}: ${errorMessage(lost)}); every item stops and the deputy reconnects, resuming from what is committed.`,
+          { code: errorCode(lost) },
+        );
+        this.#transition('CONNECTION_LOST', `${errorCode(lost)}: ${errorMessage(lost)}`);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
   }
 
   #throwIfCancelled(signal: AbortSignal): void {
@@ -943,6 +1011,8 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     this.#runItems = items;
     this.#counters.itemsTotal = items.length;
     for (const item of items) {
+      // After a reconnect, items already finished (or interrupted) keep their status.
+      if (this.#itemStatus.has(item)) continue;
       this.#itemStatus.set(item, {
         state: 'pending',
         gapsDone: 0,
@@ -957,12 +1027,17 @@ export class Deputy extends EventEmitter<DeputyEvents> {
   }
 
   async #receiveTimeSeries(context: RunContext): Promise<void> {
-    await pool(this.#runItems, this.#concurrency, async (item) => {
-      if (context.signal.aborted) return;
+    // After a lost connection: the items not finished yet (an interrupted one resumes).
+    const todo = this.#runItems.filter((item) => {
+      const state = this.#itemStatus.get(item)?.state;
+      return state === 'pending' || state === 'running';
+    });
+    await pool(todo, this.#concurrency, async (item) => {
+      if (context.signal.aborted || context.lost !== null) return;
       try {
         await this.#syncItem(context, item);
       } catch (error) {
-        if (context.signal.aborted) return;
+        if (context.signal.aborted || this.#losesConnection(context, error)) return;
         this.#fail(context, error, item);
       }
       this.#emitProgress();
@@ -998,7 +1073,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     }
     this.#updateItem(item, { state: 'running', gapsDone: done });
     for (const gap of context.plan) {
-      if (context.signal.aborted) return;
+      if (context.signal.aborted || context.lost !== null) return;
       const start = progress.get(gap.id) ?? gap.from;
       if (start >= gap.to) continue;
       try {
@@ -1008,7 +1083,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
         this.#skip(context, item);
         return;
       }
-      if (context.signal.aborted) return;
+      if (context.signal.aborted || context.lost !== null) return;
       this.#updateItem(item, { gapsDone: ++done });
     }
     this.#updateItem(item, { state: 'ok', gap: null, through: null });
@@ -1169,6 +1244,10 @@ function checkDuplicateIds(
     }
     inPage.set(event.id, event.t);
   }
+}
+
+function noop(): void {
+  // keeps the event loop alive while a run is in flight
 }
 
 function copyWindow(window: TimeWindow): TimeWindow {

@@ -30,7 +30,8 @@ export type SyncGapMode = 'overwrite' | 'merge';
  * - `reported`: a host reported it (`reportGap`, e.g. a write that missed this node): `merge`;
  * - `requested`: a host asked for it on demand (`run(window)`, `resync(window)`);
  * - `firstStart`: the look-back of a node that never ran before: `merge`;
- * - `migrated`: the pending run of a record written by edge-ha 0.1.0: `merge`.
+ * - `migrated`: the pending run of a record written by edge-ha 0.1.0: `merge`;
+ * - `follow`: the trailing window of the governor's follow mode: `merge`.
  */
 export type SyncGapReason =
   | 'downtime'
@@ -38,7 +39,8 @@ export type SyncGapReason =
   | 'reported'
   | 'requested'
   | 'firstStart'
-  | 'migrated';
+  | 'migrated'
+  | 'follow';
 
 /** One window a deputy is missing. */
 export interface SyncGap {
@@ -397,6 +399,7 @@ const REASONS: ReadonlySet<string> = new Set([
   'requested',
   'firstStart',
   'migrated',
+  'follow',
 ]);
 
 function readGap(value: unknown): SyncGap | null {

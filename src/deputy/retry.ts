@@ -90,6 +90,13 @@ export interface RetryOptions {
    */
   readonly retries?: number;
   /**
+   * Longest time one run keeps trying to reach the remote after a failure, ms (each time the
+   * connection is lost the clock starts again). When a retry would start later, the run ends
+   * `finished_with_error` with the last error.
+   * @default 120000
+   */
+  readonly giveUpAfterMs?: number;
+  /**
    * Delay before each retry.
    * @default exponentialBackoff()
    */
@@ -210,9 +217,12 @@ export async function retrying<T>(
     readonly backoff: BackoffFunction;
     readonly shouldRetry?: (error: unknown) => boolean;
     readonly onRetry?: (notice: RetryNotice) => void;
+    /** No retry starts after this time on `clock` (epoch ms). */
+    readonly deadline?: number;
   },
 ): Promise<T> {
   const shouldRetry = options.shouldRetry ?? isTransient;
+  const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
   try {
     return await pRetry(attempt, {
       retries: options.retries,
@@ -224,6 +234,8 @@ export async function retrying<T>(
       onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
         if (options.signal.aborted || retriesLeft <= 0 || !shouldRetry(error)) return;
         const delayMs = Math.max(0, options.backoff(attemptNumber));
+        // Past the deadline: give up with this attempt's error instead of waiting again.
+        if (options.clock.now() + delayMs > deadline) throw error;
         options.onRetry?.({ attempt: attemptNumber, delayMs, error });
         await sleep(options.clock, delayMs, options.signal);
       },

@@ -60,6 +60,11 @@ export type DeputyEventType =
   | 'CONNECTED'
   /** The sync request (item list, window) was sent; pages follow. */
   | 'REQUEST_SENT'
+  /**
+   * The connection to the remote failed while requesting or receiving (a transient error): every
+   * item stops, and the deputy tries to reach the remote again (one retry loop, not one per item).
+   */
+  | 'CONNECTION_LOST'
   /** Every item and event of the window was applied. */
   | 'SUCCEED'
   /** The window is empty: nothing to ask the remote. */
@@ -88,7 +93,8 @@ const RUNNING: readonly DeputyStateName[] = [
  * Every legal transition of a deputy, as data. A run always goes
  * `idle → started → waiting_for_connection → sending_sync_request → waiting_for_reply` and ends in
  * `finished_ok` or `finished_with_error`; `FAIL` is legal from every running state (errors and
- * cancellation), an empty window short-cuts `started → finished_ok`, and a finished deputy is
+ * cancellation), an empty window short-cuts `started → finished_ok`, a connection lost while
+ * requesting or receiving goes back to `waiting_for_connection`, and a finished deputy is
  * `RESET` to `idle` before its next run.
  */
 export const DEPUTY_TRANSITIONS: readonly DeputyTransition[] = Object.freeze(
@@ -100,6 +106,8 @@ export const DEPUTY_TRANSITIONS: readonly DeputyTransition[] = Object.freeze(
       { from: 'waiting_for_connection', event: 'CONNECTED', to: 'sending_sync_request' },
       { from: 'sending_sync_request', event: 'REQUEST_SENT', to: 'waiting_for_reply' },
       { from: 'waiting_for_reply', event: 'SUCCEED', to: 'finished_ok' },
+      { from: 'sending_sync_request', event: 'CONNECTION_LOST', to: 'waiting_for_connection' },
+      { from: 'waiting_for_reply', event: 'CONNECTION_LOST', to: 'waiting_for_connection' },
       ...RUNNING.map(
         (from): DeputyTransition => ({ from, event: 'FAIL', to: 'finished_with_error' }),
       ),

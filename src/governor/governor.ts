@@ -119,6 +119,28 @@ export interface HAGovernorOptions {
    * @default 100
    */
   readonly syncStateLimit?: number;
+  /**
+   * Retry until caught up: after a sync that leaves the node behind (a failed run, or gaps left
+   * in a ledger), the governor syncs again after a back-off that doubles from `min` up to `max`
+   * ms and starts over at `min` once caught up; it keeps trying until caught up or closed. Each
+   * attempt is visible as transitions, SyncState and a `scheduled` event. The waits never keep
+   * the process alive (see {@link HAGovernor.whenCaughtUp}). `false` turns it off.
+   * @default { min: 5000, max: 300000 }
+   */
+  readonly retryEveryMs?: { readonly min?: number; readonly max?: number } | false;
+  /**
+   * Follow mode (off by default): every `followEveryMs` while running, the governor adds the
+   * trailing window `[now − followWindowMs, now)` as a merge gap (reason `follow`) and syncs, so
+   * a node that stayed up but missed writes (a partition between it and the writer) converges
+   * without a restart. Merge only: it never overwrites a local point.
+   * @default undefined (off)
+   */
+  readonly followEveryMs?: number;
+  /**
+   * The trailing window follow mode merges, ms.
+   * @default 2 × followEveryMs
+   */
+  readonly followWindowMs?: number;
 }
 
 /** What `start()` learnt about the previous run of the node. */
@@ -176,8 +198,12 @@ export interface GovernorStatus {
     /** Event deputy. */
     readonly events: DeputySnapshot | null;
   };
-  /** The governor's own SyncState messages (window, unrecoverable data, heartbeat failures). */
+  /** The governor's own SyncState messages (downtime, retries, heartbeat failures). */
   readonly syncState: readonly SyncStateMessage[];
+  /** When the next sync the governor scheduled by itself runs, epoch ms, or `null`. */
+  readonly nextSyncAt: number | null;
+  /** Consecutive syncs that left the node behind (reset to 0 once caught up). */
+  readonly failedAttempts: number;
 }
 
 /** Payload of the governor's `heartbeat` event. */
@@ -190,6 +216,20 @@ export interface GovernorHeartbeat {
 export interface GovernorEvents extends DeputyEvents {
   /** A heartbeat was written. */
   heartbeat: [heartbeat: GovernorHeartbeat];
+  /** The governor scheduled a sync by itself (retry until caught up, follow mode, reported gap). */
+  scheduled: [sync: GovernorScheduledSync];
+}
+
+/** Payload of the governor's `scheduled` event. */
+export interface GovernorScheduledSync {
+  /** Why: `retry` (not caught up), `follow` (follow mode) or `reported` (a host reported a gap). */
+  readonly reason: 'retry' | 'follow' | 'reported';
+  /** Consecutive syncs that left the node behind (0 for follow and reported syncs). */
+  readonly attempt: number;
+  /** Wait before the sync, ms. */
+  readonly delayMs: number;
+  /** When it runs, epoch ms. */
+  readonly at: number;
 }
 
 const FORWARDED: readonly (keyof DeputyEvents)[] = [
@@ -200,6 +240,10 @@ const FORWARDED: readonly (keyof DeputyEvents)[] = [
   'itemError',
   'finished',
 ];
+
+function keepAliveTick(): void {
+  // holds the event loop while a caller awaits whenCaughtUp()
+}
 
 function nonNegative(name: string, value: number | undefined, fallback: number, min = 0): number {
   const result = value ?? fallback;
@@ -249,6 +293,18 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
   #controller: AbortController | null = null;
   #startup: GovernorDowntime | null = null;
   #messages: SyncStateMessage[] = [];
+  readonly #retryMin: number | null;
+  readonly #retryMax: number;
+  readonly #followEveryMs: number | null;
+  readonly #followWindowMs: number;
+  #syncTimer: TimerHandle | null = null;
+  #followTimer: TimerHandle | null = null;
+  #nextSyncAt: number | null = null;
+  #failedAttempts = 0;
+  readonly #waiters = new Set<{
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  }>();
 
   /**
    * @param options - See {@link HAGovernorOptions}.
@@ -281,6 +337,27 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     const maxRecoveryMs = nonNegative('maxRecoveryMs', options.maxRecoveryMs, 7 * 86_400_000, 1);
     this.#lookbackMs = nonNegative('firstStartLookbackMs', options.firstStartLookbackMs, 0);
     this.#messageLimit = nonNegative('syncStateLimit', options.syncStateLimit, 100, 1);
+    const retry = options.retryEveryMs ?? {};
+    if (retry === false) {
+      this.#retryMin = null;
+      this.#retryMax = 0;
+    } else if (typeof retry === 'object' && retry !== null) {
+      this.#retryMin = nonNegative('retryEveryMs.min', retry.min, 5_000, 1);
+      this.#retryMax = nonNegative('retryEveryMs.max', retry.max, 300_000, this.#retryMin);
+    } else {
+      throw new SyncError(
+        'SYNC_INVALID_OPTION',
+        'HAGovernor option retryEveryMs must be { min?, max? } (ms) or false.',
+      );
+    }
+    this.#followEveryMs =
+      options.followEveryMs === undefined
+        ? null
+        : nonNegative('followEveryMs', options.followEveryMs, 0, 1);
+    this.#followWindowMs =
+      this.#followEveryMs === null
+        ? 0
+        : nonNegative('followWindowMs', options.followWindowMs, 2 * this.#followEveryMs, 1);
     const deputyOptions = (kind: DeputyKind): DeputyOptions => ({
       storage: options.storage,
       peer: options.peers,
@@ -415,7 +492,154 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
       signal?.removeEventListener('abort', onAbort);
       this.#controller = null;
       this.#busy = false;
+      this.#afterSync();
     }
+  }
+
+  /** Caught up: started, and every deputy's last run ok with no gap left (follow gaps aside). */
+  #isCaughtUp(): boolean {
+    return (
+      this.#startedAt !== null &&
+      this.#deputies.every((deputy) => {
+        const { lastRun, gaps } = deputy.snapshot();
+        return lastRun?.state === 'finished_ok' && gaps.every((gap) => gap.reason === 'follow');
+      })
+    );
+  }
+
+  /** After every sync: settle `whenCaughtUp()`, or schedule the next attempt. */
+  #afterSync(): void {
+    if (this.#closed || this.#startedAt === null) return;
+    if (this.#isCaughtUp()) {
+      if (this.#failedAttempts > 0) {
+        this.#report('info', `Caught up after ${this.#failedAttempts + 1} sync attempts.`);
+      }
+      this.#failedAttempts = 0;
+      for (const waiter of this.#waiters) waiter.resolve();
+      this.#waiters.clear();
+      return;
+    }
+    if (this.#retryMin === null) return;
+    this.#failedAttempts++;
+    const delayMs = Math.min(this.#retryMax, this.#retryMin * 2 ** (this.#failedAttempts - 1));
+    this.#schedule('retry', delayMs);
+  }
+
+  /** Runs a sync of the ledgers in `delayMs` (a sooner one already scheduled is kept). */
+  #schedule(reason: GovernorScheduledSync['reason'], delayMs: number): void {
+    if (this.#closed) return;
+    const at = this.#clock.now() + delayMs;
+    if (this.#syncTimer !== null && this.#nextSyncAt !== null && this.#nextSyncAt <= at) return;
+    this.#syncTimer?.cancel();
+    this.#nextSyncAt = at;
+    const attempt = reason === 'retry' ? this.#failedAttempts : 0;
+    if (reason === 'retry') {
+      this.#report(
+        'warning',
+        `Not caught up after sync attempt ${attempt}: syncing the gap ledgers again in ${delayMs} ms.`,
+      );
+    }
+    try {
+      this.emit('scheduled', { reason, attempt, delayMs, at });
+    } catch {
+      // a throwing listener must not break the schedule
+    }
+    this.#syncTimer = this.#clock.setTimeout(() => {
+      this.#syncTimer = null;
+      this.#nextSyncAt = null;
+      if (this.#closed) return;
+      if (this.#busy) {
+        // A sync is running: its end decides what comes next (#afterSync).
+        return;
+      }
+      void this.#runAll(undefined).catch((error: unknown) => {
+        this.#report(
+          'error',
+          `A scheduled sync failed to run: ${error instanceof Error ? error.message : String(error)}.`,
+          'SYNC_FAILED',
+        );
+      });
+    }, delayMs);
+  }
+
+  #scheduleFollow(): void {
+    const every = this.#followEveryMs;
+    if (every === null || this.#closed) return;
+    this.#followTimer = this.#clock.setTimeout(() => {
+      this.#followTimer = null;
+      if (this.#closed) return;
+      const now = this.#clock.now();
+      const window = { from: now - this.#followWindowMs, to: now };
+      void (async () => {
+        try {
+          for (const deputy of this.#deputies) {
+            await deputy.addGap({ ...window, mode: 'merge', reason: 'follow' });
+          }
+          this.#schedule('follow', 0);
+        } catch (error) {
+          this.#report(
+            'error',
+            `Follow mode could not add [${window.from}, ${window.to}): ${error instanceof Error ? error.message : String(error)}.`,
+            'SYNC_FAILED',
+          );
+        } finally {
+          this.#scheduleFollow();
+        }
+      })();
+    }, every);
+  }
+
+  /**
+   * Resolves once the governor is caught up (see {@link GovernorStatus.caughtUp}): at once if it
+   * is, otherwise after the sync that catches it up (retry until caught up keeps trying). While
+   * a caller waits, the process is kept alive, so a one-shot script can
+   * `await governor.start(); await governor.whenCaughtUp()`.
+   *
+   * @throws {SyncError} `SYNC_CLOSED` when the governor is (or gets) closed first,
+   * `SYNC_CANCELLED` when `signal` aborts, `SYNC_BUSY` before `start()`.
+   */
+  whenCaughtUp(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new SyncError('SYNC_CLOSED', 'This governor is closed.'));
+    }
+    if (this.#startedAt === null) {
+      return Promise.reject(
+        new SyncError('SYNC_BUSY', 'whenCaughtUp() needs a started governor: call start() first.'),
+      );
+    }
+    if (this.#isCaughtUp() && !this.#busy) return Promise.resolve();
+    const { signal } = options;
+    return new Promise<void>((resolve, reject) => {
+      const keepAlive = setInterval(keepAliveTick, 2 ** 30);
+      const waiter = {
+        resolve: () => {
+          done();
+          resolve();
+        },
+        reject: (error: unknown) => {
+          done();
+          reject(error);
+        },
+      };
+      const onAbort = (): void => {
+        this.#waiters.delete(waiter);
+        waiter.reject(
+          new SyncError('SYNC_CANCELLED', 'whenCaughtUp() was cancelled.', {
+            cause: signal?.reason,
+          }),
+        );
+      };
+      const done = (): void => {
+        clearInterval(keepAlive);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(waiter);
+    });
   }
 
   /**
@@ -491,7 +715,10 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
         this.#report('info', 'First start: no heartbeat recorded.');
       }
       await this.#writeHeartbeat(startup, false);
-      if (!this.#closed) this.#scheduleHeartbeat();
+      if (!this.#closed) {
+        this.#scheduleHeartbeat();
+        this.#scheduleFollow();
+      }
     } finally {
       this.#busy = false;
     }
@@ -525,6 +752,7 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
       await deputy.addGap({ from: window.from, to: window.to, mode: 'merge', reason: 'reported' });
     }
     this.#report('info', `Gap [${window.from}, ${window.to}) reported (merge).`);
+    if (this.#startedAt !== null && this.#retryMin !== null) this.#schedule('reported', 0);
   }
 
   /**
@@ -565,7 +793,7 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
       this.#deputy(kind)?.snapshot() ?? null;
     const timeSeries = snapshot('timeSeries');
     const events = snapshot('events');
-    const caughtUp = startedAt !== null && this.#deputies.every((deputy) => deputy.caughtUp);
+    const caughtUp = this.#isCaughtUp();
     return {
       startedAt,
       running: this.#deputies.some((deputy) => deputy.running),
@@ -580,6 +808,8 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
       },
       deputies: { timeSeries, events },
       syncState: [...this.#messages],
+      nextSyncAt: this.#nextSyncAt,
+      failedAttempts: this.#failedAttempts,
     };
   }
 
@@ -595,6 +825,14 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     this.#timer = null;
     this.#watchdog?.cancel();
     this.#watchdog = null;
+    this.#syncTimer?.cancel();
+    this.#syncTimer = null;
+    this.#nextSyncAt = null;
+    this.#followTimer?.cancel();
+    this.#followTimer = null;
+    const closed = new SyncError('SYNC_CLOSED', 'The governor was closed before it caught up.');
+    for (const waiter of this.#waiters) waiter.reject(closed);
+    this.#waiters.clear();
     this.cancel();
     await Promise.all(this.#deputies.map((deputy) => deputy.close()));
     // A periodic heartbeat still being written must not land after the clean one.

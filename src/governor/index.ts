@@ -11,6 +11,7 @@ export type {
   GovernorEvents,
   GovernorHeartbeat,
   GovernorRunResult,
+  GovernorScheduledSync,
   GovernorStatus,
   HAGovernorOptions,
 } from './governor.js';

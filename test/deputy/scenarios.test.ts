@@ -370,20 +370,74 @@ describe('retries', () => {
       clock,
       retry: { retries: 3, backoff },
     });
-    const recording = recordEvents(deputy, ['retry', 'transition']);
+    const recording = recordEvents(deputy, ['retry', 'transition', 'syncState']);
     const summary = await clock.runUntilSettled(deputy.run({ from: 0, to: 5 }));
     expect(summary.state).toBe('finished_ok');
+    // two hello retries, then one reconnection after the lost read (one retry loop, not per item)
     expect(summary.retries).toBe(3);
     const retries = recording.of('retry') as DeputyRetryEvent[];
     expect(retries.map((r) => [r.operation, r.attempt, r.delayMs, r.code])).toEqual([
       ['hello', 1, 100, 'PEER_UNREACHABLE'],
       ['hello', 2, 200, 'PEER_UNREACHABLE'],
-      ['readPoints', 1, 100, 'PEER_UNAVAILABLE'],
     ]);
-    expect(clock.now()).toBe(1_400);
-    expect(summary.lastUpToDate).toBe(1_400);
-    expect(arrows(recording)).toEqual(['0→1', '1→2', '2→3', '3→4', '4→5']);
+    const lost = (recording.of('syncState') as SyncStateMessage[]).filter((m) =>
+      m.message.startsWith('Lost the connection'),
+    );
+    expect(lost.map((m) => [m.level, m.code])).toEqual([['warning', 'PEER_UNAVAILABLE']]);
+    expect(clock.now()).toBe(1_300);
+    expect(summary.lastUpToDate).toBe(1_300);
+    expect(arrows(recording)).toEqual(['0→1', '1→2', '2→3', '3→4', '4→2', '2→3', '3→4', '4→5']);
     expect((await dump(local)).points.a).toEqual(pts([1, 1], [2, 2]));
+  });
+
+  it('a peer that dies mid-run stops every item at once: one retry loop, not one per item', async () => {
+    const items = Array.from({ length: 40 }, (_, i) => `item-${String(i).padStart(2, '0')}`);
+    const remote = await memory(Object.fromEntries(items.map((item) => [item, pts([1, 1])])));
+    const { clock, peer: inner } = linked(remote, 0);
+    let dead = false;
+    const peer = faultPeer(inner, (call) => {
+      if (call.op === 'readPoints' && call.n === 3) dead = true;
+      return dead ? unreachable() : undefined;
+    });
+    const local = await memory({}, [], items);
+    const deputy = new TimeSeriesDeputy({
+      storage: local,
+      peer,
+      clock,
+      retry: { retries: 3, backoff: () => 1_000 },
+    });
+    const recording = recordEvents(deputy, ['transition', 'itemError']);
+    const summary = await clock.runUntilSettled(deputy.run({ from: 0, to: 5 }));
+    expect(summary.state).toBe('finished_with_error');
+    expect(summary.errors.map((e) => [e.item, e.code])).toEqual([[null, 'PEER_UNREACHABLE']]);
+    expect(recording.of('itemError')).toEqual([]);
+    // at most the reads in flight when it died (concurrency 4), then only hellos
+    const reads = peer.calls.filter((c) => c.op === 'readPoints').length;
+    expect(reads).toBeLessThanOrEqual(2 + 4);
+    expect(peer.calls.filter((c) => c.op === 'hello').length).toBe(1 + 4);
+    expect(arrows(recording)).toEqual(['0→1', '1→2', '2→3', '3→4', '4→2', '2→6']);
+    // the two items applied before the peer died stay committed; the gap stays for the others
+    expect(Object.keys((await dump(local)).points).length).toBeGreaterThanOrEqual(2);
+    expect(deputy.gaps).toHaveLength(1);
+    expect(clock.now()).toBe(3_000);
+  });
+
+  it('giveUpAfterMs bounds the time a run keeps trying to reach the remote', async () => {
+    const { clock, peer: inner } = linked(await memory(), 0);
+    const peer = faultPeer(inner, unreachable);
+    const deputy = new EventDeputy({
+      storage: await memory(),
+      peer,
+      clock,
+      retry: { retries: 100, backoff: () => 1_000, giveUpAfterMs: 3_500 },
+    });
+    const summary = await clock.runUntilSettled(deputy.run({ from: 0, to: 5 }));
+    expect(summary.state).toBe('finished_with_error');
+    expect(peer.calls).toHaveLength(4);
+    expect(clock.now()).toBe(3_000);
+    expect(summary.errors[0]?.message).toMatch(
+      /gave up after 4 attempts \(giveUpAfterMs 3500 ms reached\)/,
+    );
   });
 
   it('gives up when retries are exhausted, with a clear message', async () => {
@@ -422,7 +476,7 @@ describe('retries', () => {
     expect(summary.errors[0]?.message).toContain('permanent');
   });
 
-  it('a call without a reply times out with PEER_TIMEOUT and is retried', async () => {
+  it('a call without a reply times out with PEER_TIMEOUT and the deputy reconnects', async () => {
     const remote = await memory({}, [{ id: 'e', t: 1, body: null }]);
     const { clock, peer: inner } = linked(remote, 0);
     const peer = faultPeer(inner, (call) =>
@@ -435,11 +489,18 @@ describe('retries', () => {
       replyTimeoutMs: 5_000,
       retry: { retries: 1, backoff: () => 0 },
     });
-    const recording = recordEvents(deputy, ['retry']);
+    const recording = recordEvents(deputy, ['retry', 'transition']);
     const summary = await clock.runUntilSettled(deputy.run({ from: 0, to: 5 }));
     expect(summary.state).toBe('finished_ok');
-    expect((recording.of('retry') as DeputyRetryEvent[]).map((r) => r.code)).toEqual([
-      'PEER_TIMEOUT',
+    expect(summary.retries).toBe(1);
+    expect(recording.of('retry')).toEqual([]);
+    expect(
+      (recording.of('transition') as DeputyTransitionEvent[])
+        .filter((e) => e.to === 'waiting_for_connection')
+        .map((e) => [e.from, e.reason.split(':')[0]]),
+    ).toEqual([
+      ['started', 'contacting the remote'],
+      ['waiting_for_reply', 'PEER_TIMEOUT'],
     ]);
     expect(clock.now()).toBe(5_000);
   });
