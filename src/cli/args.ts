@@ -202,26 +202,78 @@ export async function readTextFile(io: CliIo, file: string): Promise<string> {
   }
 }
 
+/** Where one secret can come from: an option, a file option and an environment variable. */
+interface SecretSource {
+  /** The option with the secret itself, e.g. `token`. */
+  readonly option: string;
+  /** The option naming a file whose first line is the secret, e.g. `token-file`. */
+  readonly fileOption: string;
+  /** The environment variable, e.g. `EDGE_HA_TOKEN`. */
+  readonly env: string;
+}
+
+/**
+ * A secret: `--<option>`, else the first line of `--<fileOption>`, else the environment variable;
+ * `undefined` when none is given. An empty file is a `CLI_NO_TOKEN` error (a misconfiguration,
+ * not "no secret").
+ */
+async function secretOption(
+  io: CliIo,
+  args: ParsedArgs,
+  source: SecretSource,
+): Promise<string | undefined> {
+  const direct = stringOption(args, source.option);
+  if (direct !== undefined && direct !== '') return direct;
+  const file = stringOption(args, source.fileOption);
+  if (file !== undefined) {
+    const token = (await readTextFile(io, file)).split(/\r?\n/, 1)[0]?.trim() ?? '';
+    if (token === '') throw new CliError('CLI_NO_TOKEN', `The token file "${file}" is empty.`);
+    return token;
+  }
+  const env = io.env[source.env];
+  return env !== undefined && env !== '' ? env : undefined;
+}
+
 /**
  * The bearer token: `--token`, else the first line of `--token-file`, else `EDGE_HA_TOKEN`.
  * Prefer the environment variable or a file: a token in `argv` is visible to other users of the
  * machine in the process list.
  */
 export async function tokenOption(io: CliIo, args: ParsedArgs): Promise<string> {
-  const direct = stringOption(args, 'token');
-  if (direct !== undefined && direct !== '') return direct;
-  const file = stringOption(args, 'token-file');
-  if (file !== undefined) {
-    const token = (await readTextFile(io, file)).split(/\r?\n/, 1)[0]?.trim() ?? '';
-    if (token === '') throw new CliError('CLI_NO_TOKEN', `The token file "${file}" is empty.`);
-    return token;
-  }
-  const env = io.env.EDGE_HA_TOKEN;
-  if (env !== undefined && env !== '') return env;
+  const token = await secretOption(io, args, {
+    option: 'token',
+    fileOption: 'token-file',
+    env: 'EDGE_HA_TOKEN',
+  });
+  if (token !== undefined) return token;
   throw new CliError(
     'CLI_NO_TOKEN',
     'No token given: set EDGE_HA_TOKEN (preferred), or pass --token-file <file> or --token <t>.',
   );
+}
+
+/**
+ * The write token of `serve`: `--write-token`, else the first line of `--write-token-file`, else
+ * `EDGE_HA_WRITE_TOKEN`; `undefined` when none is given (the node then refuses writes). Same
+ * rules as {@link tokenOption}, and it must differ from the read token `token`.
+ */
+export async function writeTokenOption(
+  io: CliIo,
+  args: ParsedArgs,
+  token: string,
+): Promise<string | undefined> {
+  const writeToken = await secretOption(io, args, {
+    option: 'write-token',
+    fileOption: 'write-token-file',
+    env: 'EDGE_HA_WRITE_TOKEN',
+  });
+  if (writeToken === token) {
+    throw usageError(
+      'The write token must differ from the read token: reading and writing are separate ' +
+        'permissions (a peer that back-fills from this node must not be able to write into it).',
+    );
+  }
+  return writeToken;
 }
 
 /** The token options shared by `serve` and `sync`. */
@@ -238,6 +290,22 @@ export const TOKEN_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   },
 };
 
+/** The write token options of `serve`. */
+export const WRITE_TOKEN_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'write-token': {
+    type: 'string',
+    placeholder: '<token>',
+    description:
+      'Secret that grants writes (/write/points, /write/events); without one writes are refused ' +
+      '(prefer EDGE_HA_WRITE_TOKEN or --write-token-file)',
+  },
+  'write-token-file': {
+    type: 'string',
+    placeholder: '<file>',
+    description: 'Read the write token from the first line of this file',
+  },
+};
+
 /** The governor tuning options shared by `serve` and `sync`, as `HAGovernor` options. */
 export interface GovernorTuning {
   /** `--heartbeat-ms`. */
@@ -250,11 +318,13 @@ export interface GovernorTuning {
   maxRecoveryMs?: number;
   /** `--lookback-ms`. */
   firstStartLookbackMs?: number;
+  /** `--retries`. */
+  retry?: { retries: number };
 }
 
 /**
- * Reads `--heartbeat-ms`, `--overlap-ms`, `--max-clock-skew-ms`, `--max-recovery-ms` and
- * `--lookback-ms` (when given).
+ * Reads `--heartbeat-ms`, `--overlap-ms`, `--max-clock-skew-ms`, `--max-recovery-ms`,
+ * `--lookback-ms` and `--retries` (when given).
  */
 export function governorTuning(args: ParsedArgs): GovernorTuning {
   const tuning: GovernorTuning = {};
@@ -266,10 +336,12 @@ export function governorTuning(args: ParsedArgs): GovernorTuning {
   const maxSkew = read('max-clock-skew-ms', 1, Number.MAX_SAFE_INTEGER);
   const maxRecovery = read('max-recovery-ms', 1, Number.MAX_SAFE_INTEGER);
   const lookback = read('lookback-ms', 0, Number.MAX_SAFE_INTEGER);
+  const retries = read('retries', 0, 100);
   if (heartbeat !== undefined) tuning.heartbeatIntervalMs = heartbeat;
   if (overlap !== undefined) tuning.overlapMs = overlap;
   if (maxSkew !== undefined) tuning.maxClockSkewMs = maxSkew;
   if (maxRecovery !== undefined) tuning.maxRecoveryMs = maxRecovery;
   if (lookback !== undefined) tuning.firstStartLookbackMs = lookback;
+  if (retries !== undefined) tuning.retry = { retries };
   return tuning;
 }

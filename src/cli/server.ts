@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { createPeerHandler, type PeerHandlerLogEntry } from '../peer/http-handler.js';
 import { toNodeListener } from '../peer/node-listener.js';
 import { DEFAULT_PEER_BASE_PATH } from '../peer/wire.js';
-import type { StorageAdapter } from '../storage/types.js';
+import type { StorageAdapter, TimeWindow } from '../storage/types.js';
 import { usageError } from './errors.js';
 
 /** A running peer server. */
@@ -25,10 +25,15 @@ export interface PeerServer {
 
 /** Options of {@link startPeerServer}. */
 export interface PeerServerOptions {
-  /** The storage served (read only). */
+  /** The storage served; written into only through the write routes, with `writeToken`. */
   readonly storage: StorageAdapter;
-  /** Shared bearer token. */
+  /** Shared bearer token: grants reads. */
   readonly token: string;
+  /**
+   * Secret that grants writes (`/write/points`, `/write/events`) and reads; different from
+   * `token`. Without it every write is refused with `403 PEER_FORBIDDEN`.
+   */
+  readonly writeToken?: string | undefined;
   /** Instance id returned by `hello`, or a function of the bound port (useful with port 0). */
   readonly instanceId: string | ((port: number) => string);
   /** Interface to listen on. @default '127.0.0.1' */
@@ -39,6 +44,11 @@ export interface PeerServerOptions {
   readonly log?: (entry: PeerHandlerLogEntry) => void;
   /** Clock whose time `hello` reports (tests simulate a skewed peer with it). @default systemClock */
   readonly clock?: Clock;
+  /**
+   * The windows this node is missing, sent in `hello` so its peers take them elsewhere (e.g.
+   * `() => governor.missingWindows()`).
+   */
+  readonly gaps?: () => readonly TimeWindow[];
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -69,9 +79,11 @@ export async function startPeerServer(options: PeerServerOptions): Promise<PeerS
     createPeerHandler({
       storage: options.storage,
       token: options.token,
+      writeToken: options.writeToken,
       instanceId,
       ...(options.log === undefined ? {} : { log: options.log }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.gaps === undefined ? {} : { gaps: options.gaps }),
     }),
   );
   const urlHost = host.includes(':') ? `[${host}]` : host;

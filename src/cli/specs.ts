@@ -3,7 +3,7 @@
  * `commands/` and are loaded only when their command runs.
  */
 
-import { type CommandSpec, type OptionSpec, TOKEN_OPTIONS } from './args.js';
+import { type CommandSpec, type OptionSpec, TOKEN_OPTIONS, WRITE_TOKEN_OPTIONS } from './args.js';
 
 const FORMAT: OptionSpec = {
   type: 'string',
@@ -109,6 +109,12 @@ const GOVERNOR_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     placeholder: '<ms>',
     description: 'On a file with no sync history, how far back to pull (default: 0, nothing)',
   },
+  retries: {
+    type: 'string',
+    placeholder: '<n>',
+    description:
+      'How often a failed call to the peer is retried before the sync fails (default: 5)',
+  },
 };
 
 /** `edge-ha serve`. */
@@ -143,19 +149,34 @@ export const SERVE: CommandSpec = {
       description: 'Instance id sent to peers (default: <hostname>:<port>)',
     },
     ...TOKEN_OPTIONS,
+    ...WRITE_TOKEN_OPTIONS,
     'heartbeat-ms': {
       type: 'string',
       placeholder: '<ms>',
       description: 'Heartbeat period: how precisely the next start-up knows the downtime',
     },
+    'follow-ms': {
+      type: 'string',
+      placeholder: '<ms>',
+      description:
+        'Follow mode: merge the last 2 × <ms> from the peers every <ms> while running (off by default)',
+    },
     ...GOVERNOR_OPTIONS,
   },
   details: [
     'The token comes from --token, --token-file or the EDGE_HA_TOKEN environment variable ' +
-      '(preferred: a token on the command line is visible in the process list).',
+      '(preferred: a token on the command line is visible in the process list). It grants ' +
+      'reads only: what peers need to catch up from this node.',
+    'Writes (POST /edge-ha/v1/write/points and /write/events) need a second, different secret: ' +
+      '--write-token, --write-token-file or EDGE_HA_WRITE_TOKEN (preferred), in that order. ' +
+      'Without one every write is refused with 403 PEER_FORBIDDEN; the read token never writes.',
+    'With --peer, a catch-up that leaves the node behind is retried by itself (back-off from 5 s ' +
+      'up to 5 min) until caught up; every attempt is printed. Stopped (SIGINT/SIGTERM) while not ' +
+      'caught up, serve exits 1 and says which gaps are left; the next start resumes them.',
   ],
   examples: [
     'EDGE_HA_TOKEN=s3cret edge-ha serve --db a.sqlite --port 7070 --peer http://10.0.0.6:7070',
+    'EDGE_HA_TOKEN=s3cret EDGE_HA_WRITE_TOKEN=w-s3cret edge-ha serve --db a.sqlite --port 7070',
   ],
 };
 

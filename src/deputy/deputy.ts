@@ -10,6 +10,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from '../clock.js';
 import { isEdgeHaError, PeerError, SyncError } from '../errors.js';
+import { isHelloGaps, MAX_HELLO_GAPS, unionWindows } from '../peer/gaps.js';
 import { PEER_PROTOCOL_VERSION, type PeerHello, type RemotePeer } from '../peer/types.js';
 import type { EventRecord, StorageAdapter, SyncStateWrite, TimeWindow } from '../storage/types.js';
 import { MAX_PAGE_LIMIT } from '../storage/validate.js';
@@ -38,6 +39,7 @@ import {
   retrying,
   withTimeout,
 } from './retry.js';
+import { routeWindow } from './sources.js';
 import {
   DEPUTY_STATES,
   type DeputyEventType,
@@ -146,6 +148,13 @@ function zeroCounters(): Counters {
   };
 }
 
+/** A part of a gap and the peer it is read from. */
+interface RoutedPart {
+  readonly from: number;
+  readonly to: number;
+  readonly peer: RemotePeer;
+}
+
 /** Per-run mutable data. */
 interface RunContext {
   readonly signal: AbortSignal;
@@ -163,6 +172,13 @@ interface RunContext {
   session: AbortController;
   /** The transient error that lost the current connection, or `null`. */
   lost: unknown;
+  /**
+   * Gap id → its parts and their peers, for the gaps of the plan not read whole from
+   * `peer` (decided at each connection from the peers' hello gaps).
+   */
+  routes: Map<number, readonly RoutedPart[]>;
+  /** Labels of the peers records were read from, in order of first use. */
+  readonly served: Set<string>;
 }
 
 /**
@@ -313,6 +329,11 @@ export class Deputy extends EventEmitter<DeputyEvents> {
   /** The gap ledger as last loaded or written: what this deputy is missing (copies). */
   get gaps(): readonly SyncGap[] {
     return this.#ledger.gaps.map(copyGap);
+  }
+
+  /** Windows recorded as not recoverable (older than `maxRecoveryMs`), as last loaded or written. */
+  get unrecoverable(): readonly TimeWindow[] {
+    return this.#ledger.unrecoverable.map(copyWindow);
   }
 
   /** Whether a run is in progress. */
@@ -611,17 +632,17 @@ export class Deputy extends EventEmitter<DeputyEvents> {
   // ---- remote calls ----------------------------------------------------------------------
 
   /**
-   * Calls the run's peer with a reply timeout, on the current connection. A transient failure is
-   * not retried here: it loses the connection for every item (see {@link Deputy.run}), and the
-   * run reconnects in one retry loop.
+   * Calls `peer` (the connected peer, or the one serving a part of a gap) with a reply timeout,
+   * on the current connection. A transient failure is not retried here: it loses the connection
+   * for every item (see {@link Deputy.run}), and the run reconnects in one retry loop.
    */
   #callPeer<T>(
     context: RunContext,
+    peer: RemotePeer,
     operation: Exclude<DeputyOperation, 'hello'>,
     item: string | null,
     call: (peer: RemotePeer, signal: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const peer = context.peer as RemotePeer;
     const what = `${operation}${item === null ? '' : ` of item ${item}`} from ${peer.label}`;
     return withTimeout(this.#clock, this.#replyTimeoutMs, context.session.signal, what, (signal) =>
       call(peer, signal),
@@ -669,7 +690,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
   }
 
   /** Connects to the first peer that answers hello and measures the clock skew. */
-  async #connect(context: RunContext): Promise<number> {
+  async #connect(context: RunContext): Promise<{ hello: PeerHello; skew: number }> {
     let attempts = 0;
     let hello: PeerHello;
     let skew: number;
@@ -724,7 +745,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
         { code: 'SYNC_CLOCK_SKEW' },
       );
     }
-    return skew;
+    return { hello, skew };
   }
 
   async #helloFirstPeer(
@@ -733,19 +754,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     const failures: { peer: RemotePeer; error: unknown }[] = [];
     for (const peer of this.#peers) {
       try {
-        const sent = this.#clock.now();
-        const hello = await withTimeout(
-          this.#clock,
-          this.#replyTimeoutMs,
-          signal,
-          `hello to ${peer.label}`,
-          (s) => peer.hello({ signal: s }),
-        );
-        const received = this.#clock.now();
-        checkHello(hello, peer.label);
-        // The remote read its clock about half-way through the round trip.
-        const skew = Math.round(hello.now - (sent + received) / 2);
-        return { peer, hello, skew };
+        return { peer, ...(await this.#hello(peer, signal)) };
       } catch (error) {
         if (signal.aborted) throw cancelledError(signal);
         failures.push({ peer, error });
@@ -762,6 +771,100 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     throw new PeerError('PEER_UNREACHABLE', `No peer answered hello (${list})`, { transient });
   }
 
+  /** One hello to `peer` (no retry), checked, with the clock skew it shows. */
+  async #hello(peer: RemotePeer, signal: AbortSignal): Promise<{ hello: PeerHello; skew: number }> {
+    const sent = this.#clock.now();
+    const hello = await withTimeout(
+      this.#clock,
+      this.#replyTimeoutMs,
+      signal,
+      `hello to ${peer.label}`,
+      (s) => peer.hello({ signal: s }),
+    );
+    const received = this.#clock.now();
+    checkHello(hello, peer.label);
+    // The remote read its clock about half-way through the round trip.
+    return { hello, skew: Math.round(hello.now - (sent + received) / 2) };
+  }
+
+  /**
+   * Decides which peer serves which part of the plan (the rule is `routeWindow`): the parts the
+   * connected peer says at hello it lacks are read from the next configured peer after it that
+   * answers hello and does not lack them; the parts no peer has are read from the connected peer
+   * all the same (best effort), with a `SYNC_NO_SOURCE` warning naming the window. The other
+   * peers are asked only when the plan needs them.
+   */
+  async #route(context: RunContext, hello: PeerHello): Promise<void> {
+    context.routes = new Map();
+    const primary = context.peer as RemotePeer;
+    const sources: { peer: RemotePeer; missing: readonly TimeWindow[] }[] = [
+      { peer: primary, missing: unionWindows(hello.gaps ?? []) },
+    ];
+    const routes = () => {
+      const missing = sources.map((source) => source.missing);
+      return context.plan.map((gap) => ({ gap, route: routeWindow(gap, missing) }));
+    };
+    let routed = routes();
+    const lacking = (): boolean => routed.some(({ route }) => route.uncovered.length > 0);
+    const silent: string[] = [];
+    for (const peer of this.#peers.slice(this.#peers.indexOf(primary) + 1)) {
+      if (!lacking()) break;
+      try {
+        const other = await this.#hello(peer, context.session.signal);
+        if (Math.abs(other.skew) > this.#maxSkewMs) {
+          throw new SyncError(
+            'SYNC_CLOCK_SKEW',
+            `its clock differs from this node's by ${other.skew} ms, more than maxClockSkewMs (${this.#maxSkewMs} ms)`,
+          );
+        }
+        sources.push({ peer, missing: unionWindows(other.hello.gaps ?? []) });
+        routed = routes();
+      } catch (error) {
+        this.#throwIfCancelled(context.signal);
+        silent.push(peer.label);
+        this.#report(
+          'warning',
+          `${peer.label} cannot serve the windows ${primary.label} lacks (${errorCode(error)}: ${errorMessage(error)}).`,
+          { code: errorCode(error) },
+        );
+      }
+    }
+    for (const { gap, route } of routed) {
+      const [only] = route.parts;
+      if (route.parts.length > 1 || (only !== undefined && only.source !== 0)) {
+        const parts = route.parts.map((part) => ({
+          from: part.from,
+          to: part.to,
+          peer: sources[part.source]?.peer ?? primary,
+        }));
+        context.routes.set(gap.id, parts);
+        this.#report(
+          'info',
+          `Gap ${gap.id} ${formatWindow(gap)} is read in parts: ${parts
+            .map((part) => `${formatWindow(part)} from ${part.peer.label}`)
+            .join(', ')}.`,
+        );
+      }
+      for (const window of route.uncovered) {
+        const lack = sources.map((source) => source.peer.label).join(', ');
+        this.#report(
+          'warning',
+          `Gap ${gap.id}: no peer has ${formatWindow(window)} (lacking it at hello: ${lack}${silent.length === 0 ? '' : `; unusable: ${silent.join(', ')}`}); it is read from ${primary.label} all the same (best effort).`,
+          { code: 'SYNC_NO_SOURCE' },
+        );
+      }
+    }
+  }
+
+  /** The parts of `gap` and their peers: the whole gap from the connected peer unless routed. */
+  #partsOf(context: RunContext, gap: SyncGap): readonly RoutedPart[] {
+    return (
+      context.routes.get(gap.id) ?? [
+        { from: gap.from, to: gap.to, peer: context.peer as RemotePeer },
+      ]
+    );
+  }
+
   // ---- the run ---------------------------------------------------------------------------
 
   async #execute(requested: SyncGapInput | null, signal: AbortSignal): Promise<DeputyRunSummary> {
@@ -769,6 +872,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     // Messages reported between runs (a gap added, data found unrecoverable) open the next run's.
     this.#log.startRun();
     this.#itemStatus.clear();
+    this.#runItems = [];
     this.#counters = zeroCounters();
     this.#plan = [];
     this.#currentGap = null;
@@ -786,6 +890,8 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       eventIds: new Map(),
       session: new AbortController(),
       lost: null,
+      routes: new Map(),
+      served: new Set(),
     };
     this.#transition(
       'START',
@@ -835,9 +941,11 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       const onAbort = (): void => context.session.abort(signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
       try {
-        const skew = await this.#connect(context);
+        const { hello, skew } = await this.#connect(context);
         this.#throwIfCancelled(signal);
         if (session === 0) await this.#applyMargins(context, skew);
+        this.#throwIfCancelled(signal);
+        await this.#route(context, hello);
         this.#throwIfCancelled(signal);
         this.#transition('CONNECTED', `connected to ${this.#peerLabel ?? '?'}`);
         const pagesBefore = this.#counters.pages;
@@ -947,6 +1055,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       resumed: context.resumed,
       clockSkewMs: this.#clockSkewMs,
       peer: context.peer?.label ?? null,
+      peers: [...context.served],
       startedAt: context.startedAt,
       finishedAt,
       durationMs: finishedAt - context.startedAt,
@@ -990,8 +1099,12 @@ export class Deputy extends EventEmitter<DeputyEvents> {
 
   async #requestTimeSeries(context: RunContext): Promise<string> {
     const local = this.#itemList === 'remote' ? [] : await this.#storage.listItems();
-    const remote = await this.#callPeer(context, 'listItems', null, (peer, signal) =>
-      peer.listItems({ signal }),
+    const remote = await this.#callPeer(
+      context,
+      context.peer as RemotePeer,
+      'listItems',
+      null,
+      (peer, signal) => peer.listItems({ signal }),
     );
     if (!Array.isArray(remote) || remote.some((item) => typeof item !== 'string')) {
       throw new PeerError(
@@ -1007,6 +1120,22 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       const known = new Set(local);
       const adopted = remote.filter((item) => !known.has(item));
       if (adopted.length > 0) await this.#storage.registerItems(adopted);
+    }
+    if (this.#itemList === 'local' && this.#runItems.length === 0) {
+      const known = new Set(local);
+      const untracked = remote.filter((item) => !known.has(item));
+      if (untracked.length > 0) {
+        this.#report(
+          'warning',
+          `The remote trends ${untracked.length} item(s) this node does not (${untracked
+            .slice(0, 5)
+            .map((item) => JSON.stringify(item))
+            .join(
+              ', ',
+            )}${untracked.length > 5 ? ', …' : ''}); they are not synced. Register them locally, or use items: 'union' to adopt them.`,
+          { code: 'SYNC_UNTRACKED_ITEMS' },
+        );
+      }
     }
     this.#runItems = items;
     this.#counters.itemsTotal = items.length;
@@ -1074,10 +1203,9 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     this.#updateItem(item, { state: 'running', gapsDone: done });
     for (const gap of context.plan) {
       if (context.signal.aborted || context.lost !== null) return;
-      const start = progress.get(gap.id) ?? gap.from;
-      if (start >= gap.to) continue;
+      if ((progress.get(gap.id) ?? gap.from) >= gap.to) continue;
       try {
-        await this.#syncItemGap(context, item, gap, start, progress);
+        await this.#syncItemGap(context, item, gap, progress);
       } catch (error) {
         if (!isEdgeHaError(error, 'PEER_UNKNOWN_ITEM')) throw error;
         this.#skip(context, item);
@@ -1091,31 +1219,65 @@ export class Deputy extends EventEmitter<DeputyEvents> {
   }
 
   /**
-   * Syncs one item in one gap from `start` in the gap's mode: one durable commit per page, the
-   * data and the item's progress through the gap together (at most one: a page with nothing to
-   * merge commits nothing).
+   * Syncs one item in one gap from its progress, part by part in time order, each part from its
+   * peer; the gap's one progress moves through the parts. A part whose other peer does not trend
+   * the item is read from the connected peer instead (best effort, a warning).
    */
   async #syncItemGap(
     context: RunContext,
     item: string,
     gap: SyncGap,
-    start: number,
     progress: Map<number, number>,
   ): Promise<void> {
-    const read: TimeWindow = { from: start, to: gap.to };
+    for (const part of this.#partsOf(context, gap)) {
+      if (context.signal.aborted || context.lost !== null) return;
+      const start = progress.get(gap.id) ?? gap.from;
+      if (start >= part.to) continue;
+      const read = { from: Math.max(start, part.from), to: part.to };
+      try {
+        await this.#syncItemRead(context, item, gap, read, part.peer, progress);
+      } catch (error) {
+        const primary = context.peer as RemotePeer;
+        if (part.peer === primary || !isEdgeHaError(error, 'PEER_UNKNOWN_ITEM')) throw error;
+        const rest = { from: Math.max(progress.get(gap.id) ?? gap.from, part.from), to: part.to };
+        this.#report(
+          'warning',
+          `Item ${item}: ${part.peer.label} does not trend it; ${formatWindow(rest)} of gap ${gap.id} is read from ${primary.label} instead (best effort).`,
+          { code: 'PEER_UNKNOWN_ITEM', item },
+        );
+        await this.#syncItemRead(context, item, gap, rest, primary, progress);
+      }
+    }
+  }
+
+  /**
+   * Reads one item in `read` (part of `gap`) from `source` and applies it in the gap's mode:
+   * one durable commit per page, the data and the item's progress through the gap together (at
+   * most one: a page with nothing to merge commits nothing).
+   */
+  async #syncItemRead(
+    context: RunContext,
+    item: string,
+    gap: SyncGap,
+    read: TimeWindow,
+    source: RemotePeer,
+    progress: Map<number, number>,
+  ): Promise<void> {
+    const start = read.from;
     const mode = gap.mode;
-    const what = `readPoints of item ${item} in gap ${gap.id} ${formatWindow(read)}`;
+    const what = `readPoints of item ${item} in gap ${gap.id} ${formatWindow(read)} from ${source.label}`;
     const guard = new PageGuard(this.#pageSize, this.#maxShortPages, what);
     let current = start;
     let cursor: string | undefined;
     for (;;) {
       const request =
         cursor === undefined ? { limit: this.#pageSize } : { limit: this.#pageSize, cursor };
-      const raw = await this.#callPeer(context, 'readPoints', item, (peer, signal) =>
+      const raw = await this.#callPeer(context, source, 'readPoints', item, (peer, signal) =>
         peer.readPoints(item, read, request, { signal }),
       );
       if (context.signal.aborted) return;
       const page = validatePointsPage(raw, { from: current, to: read.to }, this.#pageSize, what);
+      context.served.add(source.label);
       const final = page.next === null;
       const bytes = approxPointsJsonBytes(page.items);
       const last = page.items[page.items.length - 1];
@@ -1163,21 +1325,27 @@ export class Deputy extends EventEmitter<DeputyEvents> {
   async #receiveEvents(context: RunContext): Promise<void> {
     const progress = await this.#readProgress(context, EVENTS_PROGRESS_NAME);
     for (const gap of context.plan) {
-      if (context.signal.aborted) return;
-      const start = progress.get(gap.id) ?? gap.from;
-      if (start >= gap.to) continue;
-      await this.#receiveEventsOfGap(context, gap, start, progress);
+      // Part by part in time order, each from its peer; the gap's progress moves through them.
+      for (const part of this.#partsOf(context, gap)) {
+        if (context.signal.aborted) return;
+        const start = progress.get(gap.id) ?? gap.from;
+        if (start >= part.to) continue;
+        const read = { from: Math.max(start, part.from), to: part.to };
+        await this.#receiveEventsRead(context, gap, read, part.peer, progress);
+      }
     }
   }
 
-  async #receiveEventsOfGap(
+  /** Reads the events of `read` (part of `gap`) from `source`: one durable commit per page. */
+  async #receiveEventsRead(
     context: RunContext,
     gap: SyncGap,
-    start: number,
+    read: TimeWindow,
+    source: RemotePeer,
     progress: Map<number, number>,
   ): Promise<void> {
-    const read: TimeWindow = { from: start, to: gap.to };
-    const what = `readEvents of gap ${gap.id} ${formatWindow(read)}`;
+    const start = read.from;
+    const what = `readEvents of gap ${gap.id} ${formatWindow(read)} from ${source.label}`;
     const guard = new PageGuard(this.#pageSize, this.#maxShortPages, what);
     let cursor: string | undefined;
     let after: EventPosition | null = null;
@@ -1185,16 +1353,17 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     for (;;) {
       const request =
         cursor === undefined ? { limit: this.#pageSize } : { limit: this.#pageSize, cursor };
-      const raw = await this.#callPeer(context, 'readEvents', null, (peer, signal) =>
+      const raw = await this.#callPeer(context, source, 'readEvents', null, (peer, signal) =>
         peer.readEvents(read, request, { signal }),
       );
       if (context.signal.aborted) return;
       const page = validateEventsPage(raw, read, this.#pageSize, after, what);
       checkDuplicateIds(context.eventIds, page.items, what);
+      context.served.add(source.label);
       const final = page.next === null;
       const last = page.items[page.items.length - 1];
       // Events sharing the last timestamp may continue on the next page: resume at that time.
-      const next = final ? gap.to : last === undefined ? through : last.t;
+      const next = final ? read.to : last === undefined ? through : last.t;
       const write = this.#progressWrite(
         context,
         EVENTS_PROGRESS_NAME,
@@ -1270,6 +1439,12 @@ function checkHello(hello: unknown, label: string): asserts hello is PeerHello {
     throw new PeerError(
       'PEER_BAD_REPLY',
       `${label} answered hello with something that is not { instanceId, protocolVersion, now }.`,
+    );
+  }
+  if (h.gaps !== undefined && !isHelloGaps(h.gaps)) {
+    throw new PeerError(
+      'PEER_BAD_REPLY',
+      `${label} answered hello with gaps that are not a list of at most ${MAX_HELLO_GAPS} { from, to } windows (safe-integer epoch ms, from <= to).`,
     );
   }
   if (h.protocolVersion !== PEER_PROTOCOL_VERSION) {

@@ -17,8 +17,10 @@ export interface DeputyOptions {
   /** The local store being caught up. */
   readonly storage: StorageAdapter;
   /**
-   * The remote(s) to pull from. With several, each run uses the first whose `hello()` succeeds,
-   * in the given order, and reports which one served.
+   * The remote(s) to pull from. With several, each connection uses the first whose `hello()`
+   * succeeds, in the given order (after a lost connection, the next that answers); the parts of
+   * a gap it says at hello it lacks (`PeerHello.gaps`) are read from the next peer after it that
+   * has them. `summary.peers` and SyncState say which peer served what.
    */
   readonly peer: RemotePeer | readonly RemotePeer[];
   /**
@@ -275,8 +277,17 @@ export interface DeputyRunSummary {
   readonly resumed: boolean;
   /** Remote clock minus local clock measured at hello (half round trip corrected), or `null`. */
   readonly clockSkewMs: number | null;
-  /** Label of the peer that served, or `null` when none was reached (or none was needed). */
+  /**
+   * Label of the peer the run was connected to last, or `null` when none was reached (or none
+   * was needed).
+   */
   readonly peer: string | null;
+  /**
+   * Labels of every peer records were read from, in order of first use: more than one when a
+   * peer failed and the run reconnected to the next, or when parts of a gap the connected peer
+   * lacks were read from another peer (SyncState says which part came from where).
+   */
+  readonly peers: readonly string[];
   /** Start, epoch ms. */
   readonly startedAt: number;
   /** End, epoch ms. */

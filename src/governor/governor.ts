@@ -18,6 +18,7 @@ import type {
   SyncStateMessage,
 } from '../deputy/types.js';
 import { SyncError } from '../errors.js';
+import { unionWindows } from '../peer/gaps.js';
 import type { RemotePeer } from '../peer/types.js';
 import type { StorageAdapter, TimeWindow } from '../storage/types.js';
 import {
@@ -32,7 +33,10 @@ import {
 export interface HAGovernorOptions {
   /** The local store. */
   readonly storage: StorageAdapter;
-  /** Remotes to pull from, in order of preference: each run uses the first that answers. */
+  /**
+   * Remotes to pull from, in order of preference: each run uses the first that answers, and
+   * takes the parts of a gap it lacks (its hello `gaps`) from the next one that has them.
+   */
   readonly peers: readonly RemotePeer[];
   /**
    * Source of time and timers.
@@ -127,7 +131,14 @@ export interface HAGovernorOptions {
    * the process alive (see {@link HAGovernor.whenCaughtUp}). `false` turns it off.
    * @default { min: 5000, max: 300000 }
    */
-  readonly retryEveryMs?: { readonly min?: number; readonly max?: number } | false;
+  readonly retryEveryMs?:
+    | {
+        /** First wait after a sync that left the node behind, ms. @default 5000 */
+        readonly min?: number;
+        /** Longest wait, ms (the wait doubles up to it). @default 300000 */
+        readonly max?: number;
+      }
+    | false;
   /**
    * Follow mode (off by default): every `followEveryMs` while running, the governor adds the
    * trailing window `[now − followWindowMs, now)` as a merge gap (reason `follow`) and syncs, so
@@ -779,6 +790,41 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
       this.#busy = false;
     }
     return this.#runAll(options.signal);
+  }
+
+  /**
+   * The windows this node is missing: the union (sorted, overlapping and touching windows
+   * joined) of every deputy's gap ledger, all reasons but `follow` (the trailing window of follow
+   * mode is a routine re-check, not known to be missing), a pending downtime from its last
+   * heartbeat, plus the windows recorded as unrecoverable. It is what this node's peer handler
+   * lists in hello (`createPeerHandler({ gaps })`), so the deputies of its peers take those
+   * windows from another peer. Read from memory (the ledgers as last loaded or written; empty
+   * before `start()`), cheap enough to call per hello.
+   *
+   * @example
+   * ```ts
+   * const governor = new HAGovernor({ storage, peers });
+   * const handler = createPeerHandler({
+   *   storage,
+   *   instanceId: 'a',
+   *   token,
+   *   gaps: () => governor.missingWindows(),
+   * });
+   * await governor.start();
+   * ```
+   */
+  missingWindows(): TimeWindow[] {
+    const windows: TimeWindow[] = [];
+    for (const deputy of this.#deputies) {
+      for (const gap of deputy.gaps) {
+        if (gap.reason === 'follow') continue;
+        const from =
+          gap.pendingMargins === null ? gap.from : Math.min(gap.from, gap.pendingMargins.heartbeat);
+        windows.push({ from, to: gap.to });
+      }
+      windows.push(...deputy.unrecoverable);
+    }
+    return unionWindows(windows);
   }
 
   /** Cancels the runs in progress (they end `finished_with_error`, `SYNC_CANCELLED`). */

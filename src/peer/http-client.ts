@@ -494,11 +494,14 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
           `GET ${baseText}${ROUTES.hello}: the remote speaks peer protocol v${reply.protocolVersion}, this edge-ha speaks v${PEER_PROTOCOL_VERSION}; upgrade the older instance.`,
         );
       }
-      return {
+      const hello = {
         instanceId: reply.instanceId,
         protocolVersion: reply.protocolVersion,
         now: reply.now,
       };
+      return reply.gaps === undefined
+        ? hello
+        : { ...hello, gaps: reply.gaps.map((w) => ({ from: w.from, to: w.to })) };
     },
 
     async listItems(callOptions?: PeerCallOptions): Promise<string[]> {

@@ -7,8 +7,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { isEdgeHaError, PeerError } from '../errors.js';
-import type { EventRecord, Page, Point, StorageAdapter } from '../storage/types.js';
+import type { EventRecord, Page, Point, StorageAdapter, TimeWindow } from '../storage/types.js';
 import { MAX_PAGE_LIMIT } from '../storage/validate.js';
+import { helloGaps } from './gaps.js';
 import { PEER_PROTOCOL_VERSION } from './types.js';
 import {
   BodyTooLargeError,
@@ -113,6 +114,19 @@ export interface PeerHandlerOptions {
    * ignored.
    */
   readonly log?: (entry: PeerHandlerLogEntry) => void;
+  /**
+   * The windows this instance is missing itself (for an edge-ha node: its governor's
+   * `missingWindows()`), called for every `hello` and listed in the reply as `gaps`, so a
+   * deputy that syncs from this peer takes those windows from another peer. Invalid windows are
+   * left out, the list is joined and bounded to 1000 windows, and a throwing hook counts as no
+   * gaps (the hello is still answered).
+   * @default undefined (hello lists no gaps)
+   * @example
+   * ```ts
+   * createPeerHandler({ storage, instanceId: 'a', token, gaps: () => governor.missingWindows() });
+   * ```
+   */
+  readonly gaps?: () => readonly TimeWindow[];
 }
 
 const DEFAULT_MAX_BODY_BYTES = 65_536;
@@ -208,7 +222,7 @@ function normalizeBasePath(basePath: string): string {
  *
  * | route | method | request body | reply |
  * |---|---|---|---|
- * | `/hello` | GET | – | `{ instanceId, protocolVersion, now }` |
+ * | `/hello` | GET | – | `{ instanceId, protocolVersion, now, gaps? }` |
  * | `/items` | GET | – | `{ items: string[] }` |
  * | `/points` | POST | `{ item, window: { from, to }, limit, cursor? }` | `{ items: Point[], next }` |
  * | `/events` | POST | `{ window: { from, to }, limit, cursor? }` | `{ items: EventRecord[], next }` |
@@ -282,6 +296,13 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
     throw new PeerError(
       'PEER_INVALID_OPTION',
       'createPeerHandler: storage must be a StorageAdapter.',
+    );
+  }
+  const gaps = options.gaps;
+  if (gaps !== undefined && typeof gaps !== 'function') {
+    throw new PeerError(
+      'PEER_INVALID_OPTION',
+      'createPeerHandler: gaps must be a function returning the windows this instance is missing, or absent.',
     );
   }
   const clock = options.clock ?? systemClock;
@@ -437,7 +458,8 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
       );
     }
     if (name === ROUTES.hello) {
-      return json(200, { instanceId, protocolVersion: PEER_PROTOCOL_VERSION, now: clock.now() });
+      const hello = { instanceId, protocolVersion: PEER_PROTOCOL_VERSION, now: clock.now() };
+      return json(200, gaps === undefined ? hello : { ...hello, gaps: helloGaps(gaps) });
     }
     if (name === ROUTES.items) {
       const items = await fromStorage(storage.listItems());

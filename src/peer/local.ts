@@ -5,7 +5,8 @@
 
 import { type Clock, systemClock } from '../clock.js';
 import { isEdgeHaError, PeerError } from '../errors.js';
-import type { StorageAdapter } from '../storage/types.js';
+import type { StorageAdapter, TimeWindow } from '../storage/types.js';
+import { helloGaps } from './gaps.js';
 import {
   PEER_PROTOCOL_VERSION,
   type PeerCallOptions,
@@ -25,6 +26,16 @@ export interface LocalPeerOptions {
    * @default systemClock
    */
   readonly clock?: Clock;
+  /**
+   * The windows this instance is missing itself, listed as `gaps` by every `hello()` (called
+   * per hello; see `PeerHandlerOptions.gaps`). A throwing hook counts as no gaps.
+   * @default undefined (hello lists no gaps)
+   * @example
+   * ```ts
+   * const peer = localPeer(storage, { instanceId: 'b', gaps: () => governor.missingWindows() });
+   * ```
+   */
+  readonly gaps?: () => readonly TimeWindow[];
 }
 
 /** What {@link localPeer} returns: a {@link RemotePeer} (reads) that is also a {@link PeerWriter}. */
@@ -84,6 +95,7 @@ function checkSignal(options: PeerCallOptions | undefined, label: string): void 
 export function localPeer(storage: StorageAdapter, options: LocalPeerOptions = {}): LocalPeer {
   const instanceId = options.instanceId ?? 'local';
   const clock = options.clock ?? systemClock;
+  const gaps = options.gaps;
   const label = `local:${instanceId}`;
   const guard = async <T>(
     what: string,
@@ -112,6 +124,7 @@ export function localPeer(storage: StorageAdapter, options: LocalPeerOptions = {
         instanceId,
         protocolVersion: PEER_PROTOCOL_VERSION,
         now: clock.now(),
+        ...(gaps === undefined ? {} : { gaps: helloGaps(gaps) }),
       })),
     listItems: (callOptions?: PeerCallOptions) =>
       guard('listItems', callOptions, () => storage.listItems()),

@@ -23,6 +23,13 @@ export interface PeerHello {
   readonly protocolVersion: number;
   /** The remote's current time, epoch ms (used to report clock skew). */
   readonly now: number;
+  /**
+   * Windows the remote is missing itself (its own gap ledger: it was down too, or has not caught
+   * up yet), at most 1000 (edge-ha's peers send them sorted and disjoint). A deputy takes the
+   * parts of its gaps that fall in them from another peer when one has them. Absent (a peer
+   * that does not say, such as an older edge-ha) means no gaps.
+   */
+  readonly gaps?: readonly TimeWindow[];
 }
 
 /**

@@ -8,7 +8,7 @@
  *
  * | route | method | request body | reply |
  * |---|---|---|---|
- * | `/hello` | GET | – | `{ instanceId, protocolVersion, now }` |
+ * | `/hello` | GET | – | `{ instanceId, protocolVersion, now, gaps? }` |
  * | `/items` | GET | – | `{ items: string[] }` |
  * | `/points` | POST | `{ item, window: { from, to }, limit, cursor? }` | `{ items: Point[], next }` |
  * | `/events` | POST | `{ window: { from, to }, limit, cursor? }` | `{ items: EventRecord[], next }` |
@@ -30,6 +30,7 @@ import {
   MAX_ITEM_ID_LENGTH,
   MAX_QUALITY,
 } from '../storage/validate.js';
+import { MAX_HELLO_GAPS } from './gaps.js';
 
 /** Default base path of the peer routes; the `v1` is the protocol version. */
 export const DEFAULT_PEER_BASE_PATH = '/edge-ha/v1';
@@ -220,15 +221,27 @@ export const writeEventsReplySchema: z.ZodType<{ inserted: number }> = z.object(
   inserted: z.int().min(0),
 });
 
-/** Reply of `GET /hello`. */
+/**
+ * Reply of `GET /hello`. `gaps` (the windows the remote is missing itself) is optional: a peer
+ * that does not send it, such as an older edge-ha of the same protocol, has none.
+ */
 export const helloReplySchema: z.ZodType<{
   instanceId: string;
   protocolVersion: number;
   now: number;
+  gaps?: { from: number; to: number }[] | undefined;
 }> = z.object({
   instanceId: z.string().min(1).max(MAX_ITEM_ID_LENGTH),
   protocolVersion: z.int().min(0),
   now: timestamp,
+  gaps: z
+    .array(
+      z
+        .object({ from: timestamp, to: timestamp })
+        .refine((w) => w.from <= w.to, { message: 'gap.from must be <= gap.to' }),
+    )
+    .max(MAX_HELLO_GAPS)
+    .optional(),
 });
 
 /** Reply of `GET /items`. */

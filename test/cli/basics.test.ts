@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatHelp, parseCommand, tokenOption } from '../../src/cli/args.js';
+import { formatHelp, parseCommand, tokenOption, writeTokenOption } from '../../src/cli/args.js';
 import { formatError } from '../../src/cli/errors.js';
 import { MemoryStream } from '../../src/cli/io.js';
 import { ProgressPrinter, renderBar } from '../../src/cli/progress.js';
@@ -53,6 +53,16 @@ describe('edge-ha (top level)', () => {
     const run = await cli(['--version']);
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('`serve --help` says where the write token comes from and what happens without one', async () => {
+    const run = await cli(['serve', '--help']);
+    expect(run.code).toBe(0);
+    const help = run.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('--write-token <token>');
+    expect(help).toContain('--write-token-file <file>');
+    expect(help).toContain('EDGE_HA_WRITE_TOKEN');
+    expect(help).toContain('Without one every write is refused with 403 PEER_FORBIDDEN');
   });
 
   it.each(COMMANDS.map((command) => [command.spec.name]))(
@@ -131,6 +141,56 @@ describe('argument helpers', () => {
       expect(await tokenOption(io, parse([]))).toBe('from-env');
       await expect(tokenOption({ ...io, env: {} }, parse([]))).rejects.toMatchObject({
         code: 'CLI_NO_TOKEN',
+      });
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+
+  it('takes the write token from --write-token, then --write-token-file, then EDGE_HA_WRITE_TOKEN', async () => {
+    const tmp = await tempDir();
+    try {
+      const file = await tmp.write('write-token.txt', '  from-file  \r\nignored\n');
+      const empty = await tmp.write('empty.txt', '\n');
+      const io = {
+        stdout: new MemoryStream(),
+        stderr: new MemoryStream(),
+        env: { EDGE_HA_WRITE_TOKEN: 'from-env', EDGE_HA_TOKEN: 'not-this-one' },
+      };
+      const parse = (argv: string[]) =>
+        parseCommand(
+          {
+            ...spec,
+            positionals: [0, 0],
+            options: {
+              'write-token': { type: 'string', description: '' },
+              'write-token-file': { type: 'string', description: '' },
+            },
+          },
+          argv,
+        );
+      const read = 'read-token';
+      expect(
+        await writeTokenOption(
+          io,
+          parse(['--write-token', 'direct', '--write-token-file', file]),
+          read,
+        ),
+      ).toBe('direct');
+      expect(await writeTokenOption(io, parse(['--write-token-file', file]), read)).toBe(
+        'from-file',
+      );
+      expect(await writeTokenOption(io, parse([]), read)).toBe('from-env');
+      // None at all is not an error: the node then refuses writes.
+      expect(await writeTokenOption({ ...io, env: {} }, parse([]), read)).toBeUndefined();
+      await expect(
+        writeTokenOption(io, parse(['--write-token-file', empty]), read),
+      ).rejects.toMatchObject({ code: 'CLI_NO_TOKEN' });
+      await expect(
+        writeTokenOption(io, parse(['--write-token-file', `${file}.missing`]), read),
+      ).rejects.toMatchObject({ code: 'CLI_FILE' });
+      await expect(writeTokenOption(io, parse([]), 'from-env')).rejects.toMatchObject({
+        code: 'CLI_USAGE',
       });
     } finally {
       await tmp.cleanup();

@@ -56,6 +56,8 @@ export interface CliProcess {
   waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
   /** Sends SIGINT (Ctrl-C) and resolves when the process has exited. */
   interrupt(): Promise<CliRun>;
+  /** Sends `signal` (e.g. `SIGKILL`: a crash); `exited` then rejects, as for any signal death. */
+  kill(signal: NodeJS.Signals): void;
   /** Settles when the process exits (rejects when it was killed by a signal or the timeout). */
   readonly exited: Promise<CliRun>;
 }
@@ -120,6 +122,9 @@ export function startCli(
     interrupt() {
       child.kill('SIGINT');
       return exited;
+    },
+    kill(signal) {
+      child.kill(signal);
     },
   };
 }

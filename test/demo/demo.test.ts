@@ -20,14 +20,47 @@ describe('the end-to-end demo', () => {
     expect(result.queryRouting).toEqual({ before: 'operator-a', during: 'operator-b' });
     expect(result.missingCopies).toContain('operator-a');
     expect(result.ticksWhileDown).toBeGreaterThan(0);
+    // The write line comes from the distributor's result of a batch sent over HTTP after A stopped:
+    // B acknowledged it, A missed it (its copy failed, or was not sent because A is down).
+    const down = result.writeWhileDown;
+    expect(down?.route.copies).toBe(2);
+    expect(down?.delivered).toBe(1);
+    expect(
+      down?.copies.filter((copy) => copy.ok).map((copy) => copy.operator.operatorName),
+    ).toEqual(['operator-b']);
+    expect(down?.missed.map((operator) => operator.operatorName)).toEqual(['operator-a']);
+    expect(down?.complete).toBe(false);
+    expect(out.text).toMatch(
+      /^ {2}write plant\.sensors -> 2 copies configured; delivered to: operator-b; missing: operator-a \((not_responding since \S+, not sent|PEER_\w+, reported not_responding)\)$/m,
+    );
+    // Before the stop every batch reached both copies over HTTP.
+    expect(out.text).toMatch(
+      /after 600 ms: (\d+) ticks, [1-9]\d* batches acknowledged by both copies/,
+    );
 
-    // Step 4: both deputies went 0 -> 1 -> 2 -> 3 -> 4 -> 5.
+    // Step 4: the first attempt fails on the injected fault (0 -> 1 -> 2 -> 6), the governor
+    // retries by itself, and both deputies then go 0 -> 1 -> 2 -> 3 -> 4 -> 5.
     for (const kind of ['timeSeries', 'events'] as const) {
       const codes = result.transitions
         .filter((transition) => transition.kind === kind)
         .map((transition) => `${transition.fromCode}->${transition.toCode}`);
-      expect(codes).toEqual(['0->1', '1->2', '2->3', '3->4', '4->5']);
+      expect(codes).toEqual([
+        '0->1',
+        '1->2',
+        '2->6',
+        '6->0',
+        '0->1',
+        '1->2',
+        '2->3',
+        '3->4',
+        '4->5',
+      ]);
     }
+    expect(result.catchUpAttempts).toBe(2);
+    expect(out.text).toMatch(/not caught up after attempt 1: retrying in 300 ms/);
+    expect(out.text).toMatch(
+      /first catch-up attempt: finished_with_error \(PEER_UNREACHABLE, PEER_UNREACHABLE\); caught up after 2 attempt\(s\)/,
+    );
     expect(result.summaries.map((summary) => summary.state)).toEqual([
       'finished_ok',
       'finished_ok',

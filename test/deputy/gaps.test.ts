@@ -719,3 +719,18 @@ describe('gaps added while a run is in progress', () => {
     expect((await dump(local)).points.a).toEqual(pts([10, 'r10'], [20, 'late']));
   });
 });
+
+describe('item lists', () => {
+  it("with items: 'local', items only the remote trends are reported once as a warning", async () => {
+    const remote = await memory({ a: pts([1, 1]), extra: pts([1, 2]) });
+    const { clock, peer } = linked(remote);
+    const local = await memory({}, [], ['a']);
+    const deputy = new TimeSeriesDeputy({ storage: local, peer, clock });
+    const summary = await deputy.run({ from: 0, to: 5 });
+    expect(summary.state).toBe('finished_ok');
+    const warnings = deputy.snapshot().syncState.filter((m) => m.code === 'SYNC_UNTRACKED_ITEMS');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toContain('"extra"');
+    expect(await local.listItems()).toEqual(['a']);
+  });
+});

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -113,4 +114,21 @@ test('edge-ha sync --mode bogus is a usage error (exit 2)', async () => {
   assert.equal(run.code, 2);
   assert.equal(run.stderr, 'edge-ha: CLI_USAGE: --mode must be merge or overwrite, not "bogus".\n');
   assert.equal(existsSync(file), false);
+});
+
+test('edge-ha sync exits 1 and names the reason when nothing listens on the peer port', async () => {
+  const dead = await new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+  // --lookback-ms: a file with no history has nothing to pull otherwise (the peer is never asked).
+  const run = await start([
+    ...['sync', '--db', join(dir, 'dead-peer.sqlite'), '--peer', `http://127.0.0.1:${dead}`],
+    ...['--lookback-ms', '60000', '--retries', '1'],
+  ]).exited;
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.match(run.stdout, /^ {2}PEER_UNREACHABLE: /m);
+  assert.match(run.stdout, /sync finished_with_error\n$/);
 });

@@ -14,6 +14,7 @@ import {
   stringOption,
   stringsOption,
   tokenOption,
+  writeTokenOption,
 } from '../args.js';
 import type { CommandRun } from '../command.js';
 import { clockTime } from '../demo/report.js';
@@ -88,21 +89,27 @@ export const runServe: CommandRun = async (args, io) => {
   const peers = stringsOption(args, 'peer').map(normalizePeerUrl);
   const tuning = governorTuning(args);
   const token = await tokenOption(io, args);
+  const writeToken = await writeTokenOption(io, args, token);
 
   const storage = openSqliteStorage(resolvePath(io, db));
   let server: PeerServer | undefined;
   let governor: HAGovernor | undefined;
   let heartbeat: { stop(): Promise<void> } | undefined;
+  let output: ReturnType<typeof attachSyncOutput> | undefined;
   const onAbort = (): void => governor?.cancel();
   try {
     server = await startPeerServer({
       storage,
       token,
+      writeToken,
+      // Peers learn from hello which windows this node lacks, and take them elsewhere.
+      gaps: () => governor?.missingWindows() ?? [],
       instanceId: stringOption(args, 'id') ?? ((bound) => `${hostname()}:${bound}`),
       host,
       port,
       log: (entry) => {
-        if (entry.status === 401 || entry.status >= 500) {
+        // Failed authentications, refused writes and server failures (not the other 4xx).
+        if (entry.status === 401 || entry.status === 403 || entry.status >= 500) {
           println(
             io.stderr,
             `${clockTime(Date.now())} peer request ${entry.method} ${entry.path}: ${entry.status} ${entry.code}`,
@@ -111,28 +118,59 @@ export const runServe: CommandRun = async (args, io) => {
       },
     });
     println(io.stdout, `edge-ha: serving ${db} at ${server.url} (instance ${server.instanceId})`);
+    println(
+      io.stdout,
+      writeToken === undefined
+        ? 'writes: refused (no write token; set EDGE_HA_WRITE_TOKEN to accept them)'
+        : `writes: accepted with the write token at ${server.url}/write/points and /write/events`,
+    );
     if (peers.length > 0) {
+      const follow = integerOption(stringOption(args, 'follow-ms'), 'follow-ms', {
+        min: 100,
+        max: 86_400_000,
+      });
       governor = new HAGovernor({
         storage,
         peers: peers.map((url) => httpPeer({ url, token })),
         ...tuning,
+        ...(follow === undefined ? {} : { followEveryMs: follow }),
       });
       io.signal?.addEventListener('abort', onAbort, { once: true });
-      const output = attachSyncOutput(governor, io.stdout, { timestamps: true });
-      try {
-        println(io.stdout, `catching up from ${peers.join(', ')}`);
-        const outcome = runOutcome(await governor.start());
-        for (const line of formatGaps(outcome.gaps)) println(io.stdout, line);
-        for (const summary of outcome.summaries) println(io.stdout, formatSummary(summary));
-        const missing = formatGapsLeft(governor.status().gaps);
-        if (missing !== null) {
+      // The output stays attached while the node runs: every retry until caught up is printed.
+      output = attachSyncOutput(governor, io.stdout, { timestamps: true });
+      const printer = output.progress;
+      governor.on('scheduled', (next) => {
+        if (next.reason !== 'retry') return;
+        printer.line(
+          `${clockTime(Date.now())} not caught up after sync attempt ${next.attempt}: retrying in ${next.delayMs} ms`,
+        );
+      });
+      governor.on('syncState', (message) => {
+        // Heartbeat failures and other governor errors also go to stderr, for the service log.
+        if (message.kind === 'governor' && message.level === 'error') {
           println(
-            io.stdout,
-            `${clockTime(Date.now())} not caught up; gaps left in the ledger: ${missing}`,
+            io.stderr,
+            `${clockTime(message.at)} edge-ha: ${message.code ?? 'error'}: ${message.message}`,
           );
         }
-      } finally {
-        output.detach();
+      });
+      governor.on('finished', (summary) => {
+        if (summary.state === 'finished_ok' && governor?.status().caughtUp === true) {
+          printer.line(`${clockTime(Date.now())} caught up`);
+        }
+      });
+      println(io.stdout, `catching up from ${peers.join(', ')}`);
+      const outcome = runOutcome(await governor.start());
+      for (const line of formatGaps(outcome.gaps)) printer.line(line);
+      for (const summary of outcome.summaries) printer.line(formatSummary(summary));
+      const missing = formatGapsLeft(governor.status().gaps);
+      if (missing !== null) {
+        printer.line(`${clockTime(Date.now())} not caught up; gaps left in the ledger: ${missing}`);
+      }
+      if (follow !== undefined) {
+        printer.line(
+          `follow mode: merging the last ${2 * follow} ms from the peers every ${follow} ms`,
+        );
       }
     } else {
       // No peer to catch up from: nothing to sync, but the heartbeat still records how long this
@@ -145,9 +183,19 @@ export const runServe: CommandRun = async (args, io) => {
     );
     await waitForAbort(io.signal);
     println(io.stdout, `${clockTime(Date.now())} stopping`);
+    const status = governor?.status();
+    if (status !== undefined && !status.caughtUp) {
+      // A node stopped with a hole in its data must not look like a clean run.
+      println(
+        io.stderr,
+        `edge-ha: stopped while not caught up (gaps left: ${formatGapsLeft(status.gaps) ?? 'none'}, last runs ${[status.deputies.timeSeries, status.deputies.events].map((d) => d?.lastRun?.state ?? 'none').join(', ')}); the next start resumes them.`,
+      );
+      return EXIT.failure;
+    }
     return EXIT.ok;
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
+    output?.detach();
     await governor?.close();
     await heartbeat?.stop();
     await server?.close();

@@ -1,8 +1,10 @@
 /** `edge-ha sync --db <file> --peer <url>`: one catch-up run against a peer over HTTP. */
 
+import { isEdgeHaError } from '../../errors.js';
 import { writeHeartbeatRecord } from '../../governor/downtime.js';
 import { HAGovernor } from '../../governor/governor.js';
 import { httpPeer } from '../../peer/http-client.js';
+import type { RemotePeer } from '../../peer/types.js';
 import { openSqliteStorage } from '../../sqlite/adapter.js';
 import type { StorageAdapter, TimeWindow } from '../../storage/types.js';
 import {
@@ -98,7 +100,17 @@ export const runSync: CommandRun = async (args, io) => {
     } finally {
       output.detach();
     }
-    const { ok, summaries, gaps, window: ranWindow } = outcome;
+    const { summaries, gaps, window: ranWindow } = outcome;
+    let { ok } = outcome;
+    // Nothing to sync contacts no peer; a sync must still not report success against a peer
+    // that does not answer (SPEC I11): check that one of them does.
+    if (ok && summaries.every((summary) => summary.peer === null)) {
+      const unreachable = await firstUnanswered(remotes, io.signal);
+      if (unreachable !== null) {
+        ok = false;
+        println(io.stderr, `edge-ha: nothing to sync, but no peer answered: ${unreachable}`);
+      }
+    }
     const left = governor.status().gaps;
     if (format === 'json') {
       println(
@@ -134,6 +146,25 @@ export const runSync: CommandRun = async (args, io) => {
     await storage.close();
   }
 };
+
+/** `null` when one of `peers` answers hello, else the reasons (code: message) of each. */
+async function firstUnanswered(
+  peers: readonly RemotePeer[],
+  signal: AbortSignal | undefined,
+): Promise<string | null> {
+  const reasons: string[] = [];
+  for (const peer of peers) {
+    try {
+      await peer.hello(signal === undefined ? {} : { signal });
+      return null;
+    } catch (error) {
+      reasons.push(
+        `${peer.label}: ${isEdgeHaError(error) ? `${error.code}: ` : ''}${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  return reasons.join('; ');
+}
 
 /**
  * `close()` records a clean stop at the end of the sync, as for a node that ran until then. This

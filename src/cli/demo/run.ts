@@ -1,8 +1,10 @@
 /**
  * The end-to-end demo (`edge-ha demo`): two operators A and B of one cluster, both serving their
- * SQLite storage over HTTP on loopback and ingesting a simulated sensor feed; A goes down, queries
- * fail over to B and writes report the missing copy; A comes back, its governor pulls the downtime
- * window from B; finally A and B are compared record by record.
+ * SQLite storage over HTTP on loopback and ingesting a simulated sensor feed that a
+ * `WriteDistributor` delivers over HTTP (the write routes, with the write token) to every live
+ * copy; A goes down, queries fail over to B and the distributor reports A's copy missing; A comes
+ * back, its governor pulls the downtime window from B; finally A and B are compared record by
+ * record.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -11,10 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SyncGap } from '../../deputy/ledger.js';
 import type { DeputyKind, DeputyRunSummary, DeputyTransitionEvent } from '../../deputy/types.js';
-import { isEdgeHaError } from '../../errors.js';
+import { isEdgeHaError, PeerError } from '../../errors.js';
 import { readHeartbeat } from '../../governor/downtime.js';
-import { HAGovernor } from '../../governor/governor.js';
+import { type GovernorScheduledSync, HAGovernor } from '../../governor/governor.js';
+import { type DistributedWrite, WriteDistributor } from '../../peer/distributor.js';
 import { httpPeer } from '../../peer/http-client.js';
+import type { RemotePeer } from '../../peer/types.js';
 import { stampPolicy } from '../../policy/stamp.js';
 import type { Policy } from '../../policy/types.js';
 import { validatePolicies } from '../../policy/validate.js';
@@ -76,12 +80,19 @@ export interface DemoResult {
   readonly fullVerification: VerificationResult | null;
   /** Deputy transitions of A's catch-up run, in order. */
   readonly transitions: readonly DemoTransition[];
-  /** Final summaries of A's deputies. */
+  /** Final summaries of A's deputies (of the attempt that caught A up). */
   readonly summaries: readonly DeputyRunSummary[];
+  /** Catch-up attempts of A until it was caught up (the first fails on an injected fault). */
+  readonly catchUpAttempts: number;
   /** Operator chosen by query routing before and after A stopped (node names). */
   readonly queryRouting: { readonly before: string | null; readonly during: string | null };
-  /** Copies write routing reported missing while A was down (node names). */
+  /** Operators the write distributor reported as missing a batch (node names). */
   readonly missingCopies: readonly string[];
+  /**
+   * A `plant.sensors` write the feed sent after A stopped, as the distributor reported it (the
+   * line printed in step 3), or `null` if none was sent.
+   */
+  readonly writeWhileDown: DistributedWrite | null;
   /** Feed ticks delivered to B while A was down. */
   readonly ticksWhileDown: number;
   /** Wall-clock duration of the demo, ms. */
@@ -123,6 +134,7 @@ class DemoNode {
     readonly file: string,
     readonly port: number,
     readonly token: string,
+    readonly writeToken: string,
   ) {}
 
   get address(): string {
@@ -142,6 +154,7 @@ class DemoNode {
     this.server = await startPeerServer({
       storage: this.storage,
       token: this.token,
+      writeToken: this.writeToken,
       instanceId: this.name,
       port: this.port,
     });
@@ -159,17 +172,27 @@ class DemoNode {
   }
 }
 
-/** The running feed: ticks on a timer, delivering each sample through write routing. */
+/**
+ * The running feed: ticks on a timer and delivers each sample over HTTP with a
+ * `WriteDistributor`, which routes every batch, sends it to each live copy and reports the copies
+ * that failed to the topology (so the next routes list them as missing).
+ */
 class Feed {
   tick = 0;
   ticksWhileADown = 0;
+  /** Batches every configured copy acknowledged. */
+  complete = 0;
+  /** Operators that missed a batch: a failed copy, or one not sent because not_responding. */
   readonly missing = new Set<string>();
+  /** What should not happen: a routing error, or a running operator that failed a copy. */
   readonly errors: string[] = [];
+  /** The last `plant.sensors` write and when it was sent. */
+  lastSensorWrite: { readonly sentAt: number; readonly result: DistributedWrite } | undefined;
   #running = false;
   #loop: Promise<void> | undefined;
 
   constructor(
-    readonly topology: Topology,
+    readonly distributor: WriteDistributor,
     readonly nodes: ReadonlyMap<string, DemoNode>,
     readonly tickMs: number,
     readonly aNode: DemoNode,
@@ -178,14 +201,18 @@ class Feed {
   start(): void {
     this.#running = true;
     this.#loop = (async () => {
+      // One tick every tickMs, however long the writes of a tick take (no burst after a slow one).
+      let next = Date.now();
       while (this.#running) {
+        next += this.tickMs;
         try {
           await this.once();
         } catch (error) {
           // Routing itself failed (e.g. no live copy at all): the demo's checks will show it.
           this.errors.push(error instanceof Error ? error.message : String(error));
         }
-        await delay(this.tickMs);
+        next = Math.max(next, Date.now());
+        await delay(next - Date.now());
       }
     })();
   }
@@ -195,37 +222,59 @@ class Feed {
     await this.#loop;
   }
 
-  /** Delivers one sample: points to every live copy of `sensors`, events to every live copy of `alarms`. */
+  /** Delivers one sample: a batch per sensor item to `sensors`, the events to `alarms`. */
   async once(): Promise<void> {
     const sample = sampleFeed(this.tick++, Date.now());
     if (!this.aNode.up) this.ticksWhileADown++;
-    await this.#deliver(SENSOR_TABLE, async (storage) => {
-      for (const { item, point } of sample.points) await storage.appendPoints(item, [point]);
-    });
+    const sentAt = Date.now();
+    const sensors = { dbms: DBMS, table: SENSOR_TABLE };
+    const writes = sample.points.map(({ item, point }) =>
+      this.distributor.writePoints(sensors, item, [point]),
+    );
     if (sample.events.length > 0) {
-      await this.#deliver(ALARM_TABLE, async (storage) => {
-        await storage.insertEventsIfAbsent(sample.events);
-      });
+      writes.push(this.distributor.writeEvents({ dbms: DBMS, table: ALARM_TABLE }, sample.events));
     }
+    const results = await Promise.all(writes);
+    for (const result of results) this.#account(result);
+    const first = results[0];
+    if (first) this.lastSensorWrite = { sentAt, result: first };
   }
 
-  async #deliver(table: string, write: (storage: StorageAdapter) => Promise<void>): Promise<void> {
-    const route = this.topology.routeWrite({ dbms: DBMS, table });
-    for (const missing of route.missing) this.missing.add(missing.operator.operatorName);
-    await Promise.all(
-      route.targets.map(async (copy) => {
-        const node = this.nodes.get(copy.address);
-        try {
-          if (!node?.storage) throw new Error(`${copy.operatorName} is not running`);
-          await write(node.storage);
-        } catch {
-          // The copy could not be delivered: the operator is down. Routing skips it from now on.
-          this.topology.reportFailure(copy.address);
-          this.missing.add(copy.operatorName);
-        }
-      }),
-    );
+  #account(result: DistributedWrite): void {
+    if (result.complete) this.complete++;
+    for (const operator of result.missed) this.missing.add(operator.operatorName);
+    for (const copy of result.copies) {
+      // A copy may fail while its operator is down (or going down); not while it runs.
+      if (!copy.ok && this.nodes.get(copy.address)?.up === true) {
+        this.errors.push(
+          `write to ${copy.operator.operatorName} failed: ${copy.error.code}: ${copy.error.message}`,
+        );
+      }
+    }
   }
+}
+
+/** A distributed write as one line: copies configured, delivered, and missing with the reason. */
+function describeWrite(table: string, result: DistributedWrite): string {
+  const delivered = result.copies.flatMap((copy) => (copy.ok ? [copy.operator.operatorName] : []));
+  const missed = [
+    ...result.copies.flatMap((copy) =>
+      copy.ok
+        ? []
+        : [
+            `${copy.operator.operatorName} (${copy.error.code}${
+              copy.reported ? ', reported not_responding' : ''
+            })`,
+          ],
+    ),
+    ...result.missing.map(
+      (copy) =>
+        `${copy.operator.operatorName} (not_responding since ${clockTime(copy.since)}, not sent)`,
+    ),
+  ];
+  return `write ${DBMS}.${table} -> ${result.route.copies} copies configured; delivered to: ${
+    delivered.join(', ') || 'none'
+  }; missing: ${missed.join(', ') || 'none'}`;
 }
 
 function operatorName(route: QueryRoute): string | null {
@@ -249,13 +298,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const afterSyncMs = options.afterSyncMs ?? 500;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 250;
   const overlapMs = options.overlapMs ?? 500;
+  const retryMs = 300;
   const signal = options.signal;
   const report = new DemoReporter(options.out);
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'edge-ha-demo-')));
   const token = randomBytes(24).toString('base64url');
+  const writeToken = randomBytes(24).toString('base64url');
   const transitions: DemoTransition[] = [];
   let summaries: DeputyRunSummary[] = [];
   let window: TimeWindow | null = null;
+  let attempts = 0;
   let verification: VerificationResult | null = null;
   let fullVerification: VerificationResult | null = null;
   const queryRouting: { before: string | null; during: string | null } = {
@@ -263,6 +315,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     during: null,
   };
   let feed: Feed | undefined;
+  let writeWhileDown: DistributedWrite | null = null;
   const nodes: DemoNode[] = [];
 
   try {
@@ -332,8 +385,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     // ── Step 2 ───────────────────────────────────────────────────────────────────────────────
     report.step(2, 'Start A and B as HTTP peers on loopback and ingest a sensor feed');
-    const a = new DemoNode('operator-a', join(directory, 'operator-a.sqlite'), portA, token);
-    const b = new DemoNode('operator-b', join(directory, 'operator-b.sqlite'), portB, token);
+    const a = new DemoNode(
+      'operator-a',
+      join(directory, 'operator-a.sqlite'),
+      portA,
+      token,
+      writeToken,
+    );
+    const b = new DemoNode(
+      'operator-b',
+      join(directory, 'operator-b.sqlite'),
+      portB,
+      token,
+      writeToken,
+    );
     nodes.push(a, b);
     const byAddress = new Map(nodes.map((node) => [node.address, node]));
     for (const node of nodes) {
@@ -348,16 +413,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       await node.governor.start();
       report.line(`${node.name} serving ${node.url} (SQLite ${node.file})`);
     }
-    feed = new Feed(topology, byAddress, tickMs, a);
+    // Both operators accept writes with the write token; the distributor sends each batch to
+    // every live copy of its route over HTTP (POST /edge-ha/v1/write/points, /write/events).
+    const distributor = new WriteDistributor({ topology, token: writeToken, timeoutMs: 5_000 });
+    feed = new Feed(distributor, byAddress, tickMs, a);
     feed.start();
     report.line(
       `feed: ${DEMO_SENSORS.length} items every ${tickMs} ms (${DEMO_SENSORS.map((s) => s.item).join(', ')}), alarms and batch records as events`,
+    );
+    report.line(
+      'each batch goes over HTTP to every live copy (WriteDistributor, write token; the read token cannot write)',
     );
     await delay(uptimeMs, signal);
     checkAborted(signal);
     const before = topology.routeQuery({ dbms: DBMS, table: SENSOR_TABLE });
     queryRouting.before = operatorName(before);
-    report.line(`after ${uptimeMs} ms: ${feed.tick} ticks written to both copies`);
+    report.line(
+      `after ${uptimeMs} ms: ${feed.tick} ticks, ${feed.complete} batches acknowledged by both copies`,
+    );
     report.line(`query plant.sensors -> ${queryRouting.before ?? '?'} (main operator)`);
 
     // ── Step 3 ───────────────────────────────────────────────────────────────────────────────
@@ -400,13 +473,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         }`,
       );
     }
-    const write = topology.routeWrite({ dbms: DBMS, table: SENSOR_TABLE });
+    // A sensor batch the feed sent after the stop, as the distributor reported it.
+    for (let i = 0; i < 200 && !signal?.aborted; i++) {
+      const last = feed.lastSensorWrite;
+      if (last !== undefined && last.sentAt >= stoppedAt) {
+        writeWhileDown = last.result;
+        break;
+      }
+      await delay(tickMs, signal);
+    }
+    checkAborted(signal);
     report.line(
-      `write plant.sensors -> ${write.copies} copies configured; deliver to: ${write.targets
-        .map((copy) => copy.operatorName)
-        .join(
-          ', ',
-        )}; missing: ${write.missing.map((copy) => copy.operator.operatorName).join(', ') || 'none'}`,
+      writeWhileDown === null
+        ? `write ${DBMS}.${SENSOR_TABLE} -> no batch was sent after A stopped`
+        : describeWrite(SENSOR_TABLE, writeWhileDown),
     );
     await delay(downtimeMs, signal);
     checkAborted(signal);
@@ -422,11 +502,34 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const storageA = await a.open();
     topology.reportSuccess(a.address); // live writes reach A again from now on
     await delay(tickMs * 2, signal); // let an in-flight tick finish before the window closes
+    // A network fault at A's restart (injected by the demo): the first hello of each deputy to B
+    // fails, so the first catch-up ends finished_with_error and the governor retries by itself.
+    const toB = httpPeer({ url: b.url, token, timeoutMs: 5_000 });
+    let faults = 2;
+    const flakyB: RemotePeer = {
+      label: toB.label,
+      hello: (callOptions) =>
+        faults-- > 0
+          ? Promise.reject(
+              new PeerError(
+                'PEER_UNREACHABLE',
+                "the link to operator-b is down (a fault the demo injects at A's restart)",
+                { transient: true },
+              ),
+            )
+          : toB.hello(callOptions),
+      listItems: (callOptions) => toB.listItems(callOptions),
+      readPoints: (item, range, page, callOptions) =>
+        toB.readPoints(item, range, page, callOptions),
+      readEvents: (range, page, callOptions) => toB.readEvents(range, page, callOptions),
+    };
     const governor = new HAGovernor({
       storage: storageA,
-      peers: [httpPeer({ url: b.url, token, timeoutMs: 5_000 })],
+      peers: [flakyB],
       heartbeatIntervalMs,
       overlapMs,
+      retry: { retries: 0 },
+      retryEveryMs: { min: retryMs, max: 4 * retryMs },
     });
     a.governor = governor;
     const restartedAt = Date.now();
@@ -449,15 +552,35 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       }
     });
     const output = attachSyncOutput(governor, options.out, { indent: '  ' });
-    let startResult: Awaited<ReturnType<HAGovernor['start']>>;
+    const onScheduled = (next: GovernorScheduledSync): void => {
+      if (next.reason === 'retry') {
+        attempts = next.attempt + 1;
+        output.progress.line(
+          `  [governor] not caught up after attempt ${next.attempt}: retrying in ${next.delayMs} ms`,
+        );
+      }
+    };
+    governor.on('scheduled', onScheduled);
+    let firstAttempt: ReturnType<typeof runOutcome>;
     try {
-      startResult = await governor.start(signal ? { signal } : {});
+      firstAttempt = runOutcome(await governor.start(signal ? { signal } : {}));
+      await governor.whenCaughtUp(signal ? { signal } : {});
     } finally {
+      governor.off('scheduled', onScheduled);
       output.detach();
     }
-    const outcome = runOutcome(startResult);
+    const last = governor.status().deputies;
+    const outcome = runOutcome({
+      timeSeries: last.timeSeries?.lastRun ?? null,
+      events: last.events?.lastRun ?? null,
+    });
     summaries = outcome.summaries;
     window = outcome.window;
+    attempts = Math.max(attempts, 1);
+    const firstCodes = firstAttempt.summaries.map((summary) => summary.errors[0]?.code ?? '?');
+    report.line(
+      `first catch-up attempt: ${firstAttempt.ok ? 'finished_ok' : `finished_with_error (${firstCodes.join(', ')})`}; caught up after ${attempts} attempt(s)`,
+    );
     report.line('gap ledger of A at start-up (before contacting B):');
     for (const gap of atStartup) {
       const pending = gap.pendingMargins === null ? '' : '  (clock-skew margins pending)';
@@ -513,6 +636,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       queryRouting.before === 'operator-a' &&
       queryRouting.during === 'operator-b' &&
       feed.missing.has('operator-a') &&
+      writeWhileDown?.missed.some((operator) => operator.operatorName === 'operator-a') === true &&
       feed.errors.length === 0;
     const series = summaries.find((summary) => summary.kind === 'timeSeries');
     const events = summaries.find((summary) => summary.kind === 'events');
@@ -527,6 +651,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           ['points pulled by A', String(series?.points ?? 0)],
           ['events inserted by A', String(events?.eventsInserted ?? 0)],
           ['sync duration', `${Math.max(0, ...summaries.map((s) => s.durationMs))} ms`],
+          [
+            'catch-up attempts',
+            `${attempts} (the first failed on an injected fault, then retried)`,
+          ],
           ['window identical', verification?.ok ? 'yes' : 'NO'],
           [
             'whole history identical',
@@ -547,6 +675,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       ...(verification?.problems ?? []),
       ...fullVerification.problems,
       ...feed.errors.slice(0, 5).map((error) => `feed: ${error}`),
+      ...(feed.missing.has('operator-a')
+        ? []
+        : ['feed: no write reported the copy of operator-a missing while it was down']),
     ]) {
       report.line(`problem: ${problem}`);
     }
@@ -561,8 +692,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       fullVerification,
       transitions,
       summaries,
+      catchUpAttempts: attempts,
       queryRouting,
       missingCopies: [...feed.missing],
+      writeWhileDown,
       ticksWhileDown: feed.ticksWhileADown,
       durationMs: Date.now() - started,
       directory,
