@@ -174,6 +174,7 @@ export type {
   DataNodesFilter,
   HaState,
   HaStatusRow,
+  InvalidPolicies,
   LivenessEntry,
   LivenessStatus,
   MissingCopy,

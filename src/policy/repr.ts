@@ -3,6 +3,7 @@
 import { PolicyError } from '../errors.js';
 import { getNumberMark, type MarkContainer, orderedKeys } from './marks.js';
 import type { PolicyValue } from './types.js';
+import { NON_PRINTABLE_RANGES } from './unicode-printable.js';
 
 /**
  * Hard ceiling on nesting for every recursive walk of the policy module, whatever the options
@@ -10,8 +11,23 @@ import type { PolicyValue } from './types.js';
  */
 export const HARD_MAX_DEPTH = 1000;
 
-/** Characters Python's `str.isprintable()` rejects (space excepted, handled before). */
-const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
+/**
+ * Whether Python 3.11's `str.isprintable()` rejects the code point (`cp >= 0x7f`): a binary
+ * search of the frozen Unicode 14.0 table (not the JS engine's Unicode tables, which follow the
+ * ICU of the Node version and would change ids with a Node upgrade).
+ */
+function nonPrintable(cp: number): boolean {
+  const ranges = NON_PRINTABLE_RANGES;
+  let lo = 0;
+  let hi = ranges.length / 2 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (cp < (ranges[2 * mid] as number)) hi = mid - 1;
+    else if (cp > (ranges[2 * mid + 1] as number)) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}
 /** Strings needing no escape at all: printable ASCII without quote or backslash. */
 const PLAIN_ASCII = /^[\x20-\x26\x28-\x5b\x5d-\x7e]*$/;
 
@@ -31,7 +47,7 @@ export function pythonStr(text: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (cp < 0x20 || cp === 0x7f) out += `\\x${hex(cp, 2)}`;
-    else if (cp < 0x7f || !NON_PRINTABLE.test(ch)) out += ch;
+    else if (cp < 0x7f || !nonPrintable(cp)) out += ch;
     else if (cp <= 0xff) out += `\\x${hex(cp, 2)}`;
     else if (cp <= 0xffff) out += `\\u${hex(cp, 4)}`;
     else out += `\\U${hex(cp, 8)}`;

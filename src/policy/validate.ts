@@ -12,6 +12,13 @@ export interface PolicyIssueCodeInfo {
   readonly code: string;
   /** `error` makes the set invalid; `warning` is reported but allowed. */
   readonly severity: 'error' | 'warning';
+  /**
+   * `policy`: the policy is wrong by itself (its shape or an attribute); `set`: it conflicts
+   * with, or refers to, another policy. A lenient load
+   * (`Topology.fromPolicies(policies, { invalid: 'skip' })`) drops the policies with a `policy`
+   * error first, then looks at the `set` errors of what is left.
+   */
+  readonly scope: 'policy' | 'set';
   /** What the code means. */
   readonly description: string;
 }
@@ -21,122 +28,182 @@ export interface PolicyIssueCodeInfo {
  * never renamed or reused. `severity` says whether the issue makes the set invalid.
  */
 export const POLICY_ISSUE_CODES: readonly PolicyIssueCodeInfo[] = [
-  { code: 'POLICY_NOT_OBJECT', severity: 'error', description: 'The element is not an object.' },
+  {
+    code: 'POLICY_NOT_OBJECT',
+    severity: 'error',
+    scope: 'policy',
+    description: 'The element is not an object.',
+  },
   {
     code: 'POLICY_ROOT_KEYS',
     severity: 'error',
+    scope: 'policy',
     description: 'The policy does not have exactly one root key (its type).',
   },
   {
     code: 'POLICY_BODY_NOT_OBJECT',
     severity: 'error',
+    scope: 'policy',
     description: 'The value of the root key (the body) is not an object.',
   },
   {
     code: 'VALUE_INVALID',
     severity: 'error',
+    scope: 'policy',
     description:
       'A value inside the policy is not JSON-like (undefined, a function, NaN, Infinity, a class instance, an accessor, a cycle, or nesting beyond 1000 levels).',
   },
   {
     code: 'ID_UNCOMPUTABLE',
     severity: 'error',
+    scope: 'policy',
     description: 'The policy has no id and none can be computed (a lone UTF-16 surrogate).',
   },
   {
     code: 'ATTRIBUTE_MISSING',
     severity: 'error',
+    scope: 'policy',
     description:
       'A required attribute is missing: cluster company/name; operator company/name/ip/port/cluster; table company/name/dbms; table entry dbms/name.',
   },
   {
     code: 'ATTRIBUTE_TYPE',
     severity: 'error',
+    scope: 'policy',
     description:
       'A known attribute has the wrong type (e.g. a number for a name, a string for a port, a non-list table).',
   },
   {
     code: 'STATUS_INVALID',
     severity: 'error',
+    scope: 'policy',
     description: "A cluster's or table entry's status is not one of active, static, down.",
   },
   {
     code: 'PORT_RANGE',
     severity: 'error',
+    scope: 'policy',
     description: 'port, local_port, rest_port or broker_port is not an integer in 1..65535.',
   },
   {
     code: 'MEMBER_RANGE',
     severity: 'error',
+    scope: 'policy',
     description: "An operator's member is not an integer in 1..255.",
   },
   {
     code: 'IP_INVALID',
     severity: 'error',
+    scope: 'policy',
     description: 'ip or local_ip is not an IPv4 address, an IPv6 address or a host name.',
   },
-  { code: 'ID_DUPLICATE', severity: 'error', description: 'Two policies have the same id.' },
+  {
+    code: 'ID_DUPLICATE',
+    severity: 'error',
+    scope: 'set',
+    description: 'Two policies have the same id.',
+  },
   {
     code: 'CLUSTER_DUPLICATE_NAME',
     severity: 'error',
+    scope: 'set',
     description: 'Two root clusters have the same company and name.',
   },
   {
     code: 'CLUSTER_PARENT_UNKNOWN',
     severity: 'error',
+    scope: 'set',
     description: "A cluster's parent is not the id of a cluster in the set.",
   },
   {
     code: 'CLUSTER_PARENT_NOT_ROOT',
     severity: 'error',
+    scope: 'set',
     description: "A cluster's parent is itself a child cluster (has a parent).",
   },
   {
     code: 'CLUSTER_PARENT_MISMATCH',
     severity: 'error',
+    scope: 'set',
     description: 'A child cluster has a different company or name than its parent.',
   },
   {
     code: 'TABLE_DUPLICATE_IN_CLUSTER',
     severity: 'error',
+    scope: 'set',
     description:
       'A table (dbms, name) is listed more than once in one cluster (the parent and its children together).',
   },
   {
     code: 'OPERATOR_CLUSTER_UNKNOWN',
     severity: 'error',
+    scope: 'set',
     description: "An operator's cluster is not the id of a cluster in the set.",
   },
   {
     code: 'OPERATOR_CLUSTER_AMBIGUOUS',
     severity: 'error',
+    scope: 'set',
     description: "An operator's cluster id matches more than one cluster policy.",
   },
   {
     code: 'OPERATOR_DUPLICATE_ADDRESS',
     severity: 'error',
+    scope: 'set',
     description: 'Two operators have the same ip and port.',
   },
   {
     code: 'OPERATOR_DUPLICATE_COMPANY_NAME',
     severity: 'error',
+    scope: 'set',
     description: 'Two operators have the same company and name.',
   },
   {
     code: 'OPERATOR_DUPLICATE_NAME',
     severity: 'error',
+    scope: 'set',
     description:
       'Two operators of different companies have the same name (names are unique across operators).',
   },
   {
     code: 'OPERATOR_DUPLICATE_MEMBER',
     severity: 'error',
+    scope: 'set',
     description: 'Two operators of the same cluster have the same member id.',
   },
   {
     code: 'OPERATOR_MULTIPLE_MAINS',
     severity: 'warning',
-    description: 'More than one operator of the same cluster is main: true.',
+    scope: 'set',
+    description:
+      'More than one operator of the same cluster is main: true; the last one declared is the main (as in EdgeLake).',
+  },
+  {
+    code: 'CLUSTER_DUPLICATE_NAME_ACROSS_COMPANIES',
+    severity: 'error',
+    scope: 'set',
+    description:
+      'A root cluster has the name of a root cluster of another company (AnyLog keeps root cluster names unique across companies).',
+  },
+  {
+    code: 'TABLE_POLICY_DUPLICATE',
+    severity: 'error',
+    scope: 'set',
+    description: 'Two table policies have the same dbms and name.',
+  },
+  {
+    code: 'OPERATOR_NO_MEMBER',
+    severity: 'warning',
+    scope: 'policy',
+    description:
+      'An operator names a cluster but has no member: it is not an HA operator and is not routed (stamp it to get a member).',
+  },
+  {
+    code: 'OPERATOR_CLUSTER_CHILD',
+    severity: 'warning',
+    scope: 'set',
+    description:
+      "An operator's cluster is a child cluster's id: AnyLog does not load it, so it is not routed (name the root cluster).",
   },
 ];
 
@@ -493,14 +560,11 @@ function ref(entry: Entry): string {
   return `policy #${entry.index}${entry.id === undefined ? '' : ` (${entry.id})`}`;
 }
 
-function checkClusters(out: Collector, clusters: readonly Entry[]): void {
-  const byId = new Map<string, Entry[]>();
-  for (const cluster of clusters) {
-    if (cluster.id === undefined) continue;
-    const list = byId.get(cluster.id) ?? [];
-    list.push(cluster);
-    byId.set(cluster.id, list);
-  }
+function checkClusters(
+  out: Collector,
+  clusters: readonly Entry[],
+  byId: ReadonlyMap<string, readonly Entry[]>,
+): void {
   const roots = clusters.filter((cluster) => !Object.hasOwn(cluster.body, 'parent'));
   checkUnique(
     out,
@@ -511,6 +575,27 @@ function checkClusters(out: Collector, clusters: readonly Entry[]): void {
     (c, first) =>
       `Root cluster ${JSON.stringify(str(c.body, 'name'))} of ${JSON.stringify(str(c.body, 'company'))} is already declared by ${ref(first)}; give it another name or make it a child (parent).`,
   );
+  // Same name, other company (EdgeLake `policies.new_cluster_policy` refuses a new root cluster
+  // whose name any cluster already has, whatever its company).
+  const rootsByName = new Map<string, Entry[]>();
+  for (const root of roots) {
+    const name = str(root.body, 'name');
+    if (name === undefined) continue;
+    const company = str(root.body, 'company');
+    const earlier = rootsByName.get(name) ?? [];
+    const clash = earlier.find((other) => str(other.body, 'company') !== company);
+    if (clash !== undefined && !earlier.some((other) => str(other.body, 'company') === company)) {
+      out.add(
+        'CLUSTER_DUPLICATE_NAME_ACROSS_COMPANIES',
+        root.index,
+        root.id,
+        ['cluster', 'name'],
+        `The root cluster name ${JSON.stringify(name)} is already used by ${ref(clash)} of company ${JSON.stringify(str(clash.body, 'company'))}; AnyLog keeps root cluster names unique across companies, so rename one.`,
+      );
+    }
+    earlier.push(root);
+    rootsByName.set(name, earlier);
+  }
   // Table groups: a root cluster with its children; a child with an unusable parent alone.
   const groups = new Map<string, Entry[]>();
   for (const cluster of clusters) {
@@ -586,12 +671,36 @@ function checkClusters(out: Collector, clusters: readonly Entry[]): void {
 function checkOperators(
   out: Collector,
   operators: readonly Entry[],
-  clustersById: ReadonlyMap<string, number>,
+  clustersById: ReadonlyMap<string, readonly Entry[]>,
 ): void {
   for (const op of operators) {
     const cluster = str(op.body, 'cluster');
     if (cluster === undefined) continue;
-    const count = clustersById.get(cluster) ?? 0;
+    // EdgeLake `metadata.update_operators` loads an operator only with both `cluster` and
+    // `member`; its cluster map is keyed by root cluster ids, so a child's id finds nothing.
+    if (!Object.hasOwn(op.body, 'member')) {
+      out.add(
+        'OPERATOR_NO_MEMBER',
+        op.index,
+        op.id,
+        ['operator', 'member'],
+        `The operator names cluster ${JSON.stringify(cluster)} but has no 'member', so it is not an HA operator and is not routed; stamp the policy (stampPolicy) or add a member 1..255.`,
+        'warning',
+      );
+    }
+    const targets = clustersById.get(cluster) ?? [];
+    const count = targets.length;
+    const target = targets[0];
+    if (count === 1 && target !== undefined && Object.hasOwn(target.body, 'parent')) {
+      out.add(
+        'OPERATOR_CLUSTER_CHILD',
+        op.index,
+        op.id,
+        ['operator', 'cluster'],
+        `The cluster ${JSON.stringify(cluster)} is a child cluster (${ref(target)}); AnyLog does not load an operator that names a child, so it is not routed. Name the root cluster ${JSON.stringify(str(target.body, 'parent'))} instead.`,
+        'warning',
+      );
+    }
     if (count === 0) {
       out.add(
         'OPERATOR_CLUSTER_UNKNOWN',
@@ -668,7 +777,7 @@ function checkOperators(
     'OPERATOR_MULTIPLE_MAINS',
     () => ['operator', 'main'],
     (op, first) =>
-      `Operator ${ref(op)} and ${ref(first)} of cluster ${str(op.body, 'cluster')} are both main; queries prefer the first live one.`,
+      `Operator ${ref(op)} and ${ref(first)} of cluster ${str(op.body, 'cluster')} are both main; the last one declared is the main (queries go to it while it is live), as in AnyLog.`,
     'warning',
   );
 }
@@ -678,7 +787,10 @@ function checkOperators(
  * first: shape (one root key, object body, JSON-like values), required attributes and types,
  * `status`, port and member ranges, `ip` syntax, unique ids, root cluster names, child cluster
  * parents, tables listed once per cluster, and operator references and uniqueness (address,
- * company+name, name, member per cluster). Two `main` operators of a cluster is a warning.
+ * company+name, name, member per cluster), root cluster names across companies and table
+ * policies unique by dbms + name. Warnings (the set stays valid): two `main` operators of a
+ * cluster, an operator without `member`, an operator naming a child cluster (AnyLog routes
+ * neither of the last two).
  *
  * Policies without an `id` take their computed id ({@link computePolicyId}) for the uniqueness
  * and reference checks. Types other than cluster/operator/table are only shape-checked. Codes
@@ -782,12 +894,24 @@ export function validatePolicies(policies: readonly unknown[]): PolicyValidation
       `The id ${entry.id} is already used by ${ref(first)}; policy ids must be unique.`,
   );
   const clusters = entries.filter((entry) => entry.type === 'cluster');
-  const clustersById = new Map<string, number>();
+  const clustersById = new Map<string, Entry[]>();
   for (const cluster of clusters) {
-    if (cluster.id !== undefined)
-      clustersById.set(cluster.id, (clustersById.get(cluster.id) ?? 0) + 1);
+    if (cluster.id === undefined) continue;
+    const list = clustersById.get(cluster.id);
+    if (list === undefined) clustersById.set(cluster.id, [cluster]);
+    else list.push(cluster);
   }
-  checkClusters(out, clusters);
+  checkClusters(out, clusters, clustersById);
+  // EdgeLake `policies.unique_keys`: a table policy's (dbms, name) is unique, whatever the company.
+  checkUnique(
+    out,
+    entries.filter((entry) => entry.type === 'table'),
+    (t) => pair(str(t.body, 'dbms'), str(t.body, 'name')),
+    'TABLE_POLICY_DUPLICATE',
+    () => ['table', 'name'],
+    (t, first) =>
+      `The table ${str(t.body, 'dbms')}.${str(t.body, 'name')} is already declared by ${ref(first)}; a table policy is unique by dbms and name, so remove one.`,
+  );
   checkOperators(
     out,
     entries.filter((entry) => entry.type === 'operator'),

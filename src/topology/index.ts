@@ -29,6 +29,7 @@ export {
 } from './reports.js';
 export { Topology } from './topology.js';
 export type {
+  InvalidPolicies,
   LivenessEntry,
   LivenessStatus,
   MissingCopy,

@@ -29,10 +29,14 @@ export interface OperatorNode {
   readonly port: number;
   readonly localIp: string | undefined;
   readonly localPort: number | undefined;
-  readonly member: number | undefined;
+  /** The operator's `member`: an operator without one is not loaded (EdgeLake). */
+  readonly member: number;
   readonly main: boolean;
-  /** The cluster id the policy names (a child cluster's id when it points at a child). */
-  readonly declaredClusterId: string;
+  /**
+   * `type: "data source"` (case-insensitive): the operator keeps a copy but is never sent a
+   * query (EdgeLake's `foreign_net` flag).
+   */
+  readonly dataSource: boolean;
   /** `ip:port`, the liveness key. */
   readonly address: string;
   /** Liveness of `address`; carried over to the next map by `reload`. Routing reads the mirror
@@ -67,6 +71,7 @@ export interface ClusterNode {
   /** Ids of the child clusters merged into this one, in ledger order. */
   readonly childIds: string[];
   readonly operators: OperatorNode[];
+  /** The `main: true` operators in ledger order; the last one is the cluster's main. */
   readonly mains: OperatorNode[];
   readonly tables: ClusterTable[];
   /** Rendezvous-hash seed derived from the id. */
@@ -111,22 +116,21 @@ export interface RoutePlan {
   readonly operatorStart: Int32Array;
   /** Operator numbers of each cluster's operators, in ledger order. */
   readonly clusterOperators: Int32Array;
-  /** Per cluster (length clusters + 1): start of its `main: true` operators in `clusterMains`. */
-  readonly mainStart: Int32Array;
-  /** Operator numbers of each cluster's `main: true` operators, in ledger order. */
-  readonly clusterMains: Int32Array;
-  /** Per cluster: the only main operator's number when there is exactly one, else -1. */
-  readonly soleMain: Int32Array;
+  /**
+   * Per cluster: the main operator's number (the last `main: true` operator in ledger order, as
+   * in EdgeLake, where each later main replaces the earlier one), or -1.
+   */
+  readonly main: Int32Array;
   /** Per cluster: round-robin position over its operators (next position to try). */
   readonly cursor: Int32Array;
-  /** Per cluster: round-robin position over its mains. */
-  readonly mainCursor: Int32Array;
   /** Per cluster: rendezvous-hash seed. */
   readonly seed: Float64Array;
   /** Per cluster: `[id, name, company]` at `3 * cluster` (what a write route hands out). */
   readonly clusterText: string[];
   /** Per operator: 1 while `active`, 0 while `not_responding` (mirror of `status`). */
   readonly live: Uint8Array;
+  /** Per operator: 1 when it may be sent a query (it is not a `data source`). */
+  readonly queryable: Uint8Array;
   /** Per operator: the frozen object routes hand out. */
   readonly targets: RoutedOperator[];
 }
@@ -137,7 +141,10 @@ export interface RoutingMap {
   readonly clusters: ClusterNode[];
   /** Root and child cluster ids → routing cluster. */
   readonly clusterById: Map<string, ClusterNode>;
-  /** Operators assigned to a known cluster, in ledger order. */
+  /**
+   * Operators loaded (both `cluster` and `member`, the cluster a known root cluster), in ledger
+   * order.
+   */
   readonly operators: OperatorNode[];
   readonly operatorById: Map<string, OperatorNode>;
   readonly operatorByName: Map<string, OperatorNode>;
@@ -359,23 +366,26 @@ export function buildRoutingMap(policies: readonly Policy[], context: BuildConte
     }
   }
 
-  // Pass 3: operators, attached to the routing cluster of the cluster they name.
+  // Pass 3: operators, attached to the root cluster they name. Like EdgeLake's
+  // `metadata.update_operators`, an operator counts only with both `cluster` and `member`, and
+  // only when `cluster` is a root cluster's id (a child cluster's id is not loaded).
   const operators: OperatorNode[] = [];
   const operatorById = new Map<string, OperatorNode>();
   const operatorByName = new Map<string, OperatorNode>();
   const operatorByAddress = new Map<string, OperatorNode>();
   for (const { id, body } of operatorSources) {
-    const declaredClusterId = str(body.cluster);
+    const clusterId = str(body.cluster);
     const ip = str(body.ip);
     const port = int(body.port);
-    if (declaredClusterId === undefined || ip === undefined || port === undefined) continue;
-    const cluster = clusterById.get(declaredClusterId);
-    if (cluster === undefined || operatorById.has(id)) continue;
+    const member = int(body.member);
+    if (clusterId === undefined || ip === undefined || port === undefined) continue;
+    if (member === undefined) continue;
+    const cluster = clusterById.get(clusterId);
+    if (cluster === undefined || cluster.id !== clusterId || operatorById.has(id)) continue;
     const address = `${ip}:${port}`;
     const known = operatorByAddress.get(address) ?? previous?.operatorByAddress.get(address);
     const localIp = str(body.local_ip);
     const localPort = int(body.local_port);
-    const member = int(body.member);
     const main = body.main === true;
     const name = str(body.name) ?? '';
     const local = context.localExternalIp !== undefined && context.localExternalIp === ip;
@@ -404,7 +414,7 @@ export function buildRoutingMap(policies: readonly Policy[], context: BuildConte
       localPort,
       member,
       main,
-      declaredClusterId,
+      dataSource: isDataSource(body),
       address,
       status: known?.status ?? 'active',
       since: known?.since ?? context.now,
@@ -459,23 +469,15 @@ function buildPlan(
 ): RoutePlan {
   const clusterCount = clusters.length;
   const operatorStart = new Int32Array(clusterCount + 1);
-  const mainStart = new Int32Array(clusterCount + 1);
   let operatorTotal = 0;
-  let mainTotal = 0;
   for (let c = 0; c < clusterCount; c++) {
-    const cluster = clusters[c] as ClusterNode;
     operatorStart[c] = operatorTotal;
-    mainStart[c] = mainTotal;
-    operatorTotal += cluster.operators.length;
-    mainTotal += cluster.mains.length;
+    operatorTotal += (clusters[c] as ClusterNode).operators.length;
   }
   operatorStart[clusterCount] = operatorTotal;
-  mainStart[clusterCount] = mainTotal;
   const clusterOperators = new Int32Array(operatorTotal);
-  const clusterMains = new Int32Array(mainTotal);
-  const soleMain = new Int32Array(clusterCount);
+  const main = new Int32Array(clusterCount);
   const cursor = new Int32Array(clusterCount);
-  const mainCursor = new Int32Array(clusterCount);
   const seed = new Float64Array(clusterCount);
   const clusterText: string[] = new Array<string>(clusterCount * 3);
   const before = previous?.plan;
@@ -484,9 +486,7 @@ function buildPlan(
     const { operators: own, mains } = cluster;
     let at = operatorStart[c] as number;
     for (const operator of own) clusterOperators[at++] = operator.index;
-    at = mainStart[c] as number;
-    for (const operator of mains) clusterMains[at++] = operator.index;
-    soleMain[c] = mains.length === 1 ? (mains[0] as OperatorNode).index : -1;
+    main[c] = mains.length === 0 ? -1 : (mains[mains.length - 1] as OperatorNode).index;
     seed[c] = cluster.seed;
     clusterText[3 * c] = cluster.id;
     clusterText[3 * c + 1] = cluster.name;
@@ -494,9 +494,7 @@ function buildPlan(
     const old = previous?.clusterById.get(cluster.id);
     if (before !== undefined && old !== undefined && old.id === cluster.id) {
       const oldCursor = before.cursor[old.index] as number;
-      const oldMainCursor = before.mainCursor[old.index] as number;
       cursor[c] = oldCursor < own.length ? oldCursor : 0;
-      mainCursor[c] = oldMainCursor < mains.length ? oldMainCursor : 0;
     }
   }
 
@@ -534,10 +532,12 @@ function buildPlan(
 
   const operatorCount = operators.length;
   const live = new Uint8Array(operatorCount);
+  const queryable = new Uint8Array(operatorCount);
   const targets: RoutedOperator[] = new Array<RoutedOperator>(operatorCount);
   for (let o = 0; o < operatorCount; o++) {
     const operator = operators[o] as OperatorNode;
     live[o] = operator.status === 'active' ? 1 : 0;
+    queryable[o] = operator.dataSource ? 0 : 1;
     targets[o] = operator.target;
   }
   return {
@@ -547,16 +547,23 @@ function buildPlan(
     writeCursor,
     operatorStart,
     clusterOperators,
-    mainStart,
-    clusterMains,
-    soleMain,
+    main,
     cursor,
-    mainCursor,
     seed,
     clusterText,
     live,
+    queryable,
     targets,
   };
+}
+
+/**
+ * Whether an operator body says `type: "data source"` (EdgeLake compares `type.lower()`): such an
+ * operator is on a foreign network and only provides data, so queries never go to it.
+ */
+export function isDataSource(body: PolicyObject): boolean {
+  const type = body.type;
+  return typeof type === 'string' && type.toLowerCase() === 'data source';
 }
 
 function resolveRoot(

@@ -3,10 +3,11 @@
  */
 
 import { type Clock, systemClock } from '../clock.js';
-import { TopologyError } from '../errors.js';
+import { type PolicyIssue, TopologyError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { validatePolicies } from '../policy/validate.js';
 import { rendezvousPickCluster } from './hash.js';
+import { loadablePolicies } from './load.js';
 import {
   buildRoutingMap,
   type ClusterNode,
@@ -30,6 +31,7 @@ import {
   virtualTableRows,
 } from './reports.js';
 import type {
+  InvalidPolicies,
   LivenessEntry,
   MissingCopy,
   OperatorLiveness,
@@ -122,7 +124,7 @@ function describeCluster(cluster: ClusterNode): string {
       : `operators: ${cluster.operators
           .map(
             (operator) =>
-              `${operator.name || operator.id} at ${operator.address} ${operator.status} since ${iso(operator.since)}`,
+              `${operator.name || operator.id} at ${operator.address} ${operator.status} since ${iso(operator.since)}${operator.dataSource ? ' (data source: never queried)' : ''}`,
           )
           .join(', ')}`;
   return `cluster "${cluster.name}" (id ${cluster.id}, company "${cluster.company}"): ${operators}`;
@@ -158,24 +160,21 @@ function unknownTable(
 }
 
 /**
- * Round-robin over the live operators `members[bounds[c]] … members[bounds[c + 1] - 1]` of
- * cluster number `c`, starting after the last one chosen (`cursor[c]`, advanced on success).
- * @returns The operator number, or -1 when none is live.
+ * Round-robin over the live, queryable operators of cluster number `c`, starting at its cursor
+ * (EdgeLake's `metadata.get_any_operator`: the position moves past every operator tried, so on
+ * success it is the one after the chosen operator, and after a full turn without success it is
+ * back where it was).
+ * @returns The operator number, or -1 when no operator of the cluster can take a query.
  */
-function roundRobinLive(
-  live: Uint8Array,
-  bounds: Int32Array,
-  members: Int32Array,
-  cursor: Int32Array,
-  c: number,
-): number {
-  const start = bounds[c] as number;
-  const n = (bounds[c + 1] as number) - start;
+function pickLive(plan: RoutePlan, c: number): number {
+  const { live, queryable, clusterOperators, cursor } = plan;
+  const start = plan.operatorStart[c] as number;
+  const n = (plan.operatorStart[c + 1] as number) - start;
   let index = cursor[c] as number;
   for (let tried = 0; tried < n; tried++) {
     if (index >= n) index = 0;
-    const operator = members[start + index] as number;
-    if (live[operator] === 1) {
+    const operator = clusterOperators[start + index] as number;
+    if (live[operator] === 1 && queryable[operator] === 1) {
       cursor[c] = index + 1 >= n ? 0 : index + 1;
       return operator;
     }
@@ -184,22 +183,18 @@ function roundRobinLive(
   return -1;
 }
 
-/** Round-robin over the live operators of cluster number `c`; -1 when none is live. */
-function pickLive(plan: RoutePlan, c: number): number {
-  return roundRobinLive(plan.live, plan.operatorStart, plan.clusterOperators, plan.cursor, c);
-}
-
-/** A live `main: true` operator of cluster `c` (round-robin among several); -1 when none. */
+/** The main operator of cluster `c` when it is live and queryable; -1 otherwise. */
 function pickMain(plan: RoutePlan, c: number): number {
-  const only = plan.soleMain[c] as number;
-  if (only >= 0) return plan.live[only] === 1 ? only : -1;
-  return roundRobinLive(plan.live, plan.mainStart, plan.clusterMains, plan.mainCursor, c);
+  const main = plan.main[c] as number;
+  return main >= 0 && plan.live[main] === 1 && plan.queryable[main] === 1 ? main : -1;
 }
 
-function hasLive(plan: RoutePlan, c: number): boolean {
+/** Whether cluster `c` has a live operator (that can take a query, with `query`). */
+function hasLive(plan: RoutePlan, c: number, query = false): boolean {
   const end = plan.operatorStart[c + 1] as number;
   for (let i = plan.operatorStart[c] as number; i < end; i++) {
-    if (plan.live[plan.clusterOperators[i] as number] === 1) return true;
+    const operator = plan.clusterOperators[i] as number;
+    if (plan.live[operator] === 1 && (!query || plan.queryable[operator] === 1)) return true;
   }
   return false;
 }
@@ -208,9 +203,11 @@ function hasLive(plan: RoutePlan, c: number): boolean {
  * The cluster-to-operator resolver (SPEC §2): which operators hold a table, where to send a
  * query or a write, which operators are live, and the HA reports.
  *
- * A topology is built from a validated policy set. Child clusters are merged into their root
- * parent: their tables belong to the parent's routing entry and operators that name a child
- * belong to the parent too. `down` clusters are left out of routing; `static` clusters stay
+ * A topology is built from a validated policy set (or, with `invalid: 'skip'`, from the valid
+ * part of a ledger). Child clusters are merged into their root parent: their tables belong to
+ * the parent's routing entry. As in AnyLog (EdgeLake), operators count only with a `member` and
+ * when they name a root cluster, a `type: "data source"` operator is never sent a query, and the
+ * last `main: true` operator of a cluster is its main. `down` clusters are left out of routing; `static` clusters stay
  * known (they appear in the reports) but receive neither queries nor writes. A table listed by
  * several clusters is split between them: a query goes to one operator of each, a write to one
  * of them.
@@ -236,26 +233,58 @@ function hasLive(plan: RoutePlan, c: number): boolean {
  */
 export class Topology {
   #map: RoutingMap;
+  #issues: readonly PolicyIssue[];
+  #skipped: readonly number[];
   readonly #clock: Pick<Clock, 'now'>;
   readonly #localExternalIp: string | undefined;
+  readonly #invalid: InvalidPolicies;
 
-  private constructor(map: RoutingMap, clock: Pick<Clock, 'now'>, ip: string | undefined) {
-    this.#map = map;
+  private constructor(
+    loaded: Loaded,
+    clock: Pick<Clock, 'now'>,
+    ip: string | undefined,
+    invalidPolicies: InvalidPolicies,
+  ) {
+    this.#map = loaded.map;
+    this.#issues = loaded.issues;
+    this.#skipped = loaded.skipped;
     this.#clock = clock;
     this.#localExternalIp = ip;
+    this.#invalid = invalidPolicies;
+  }
+
+  /**
+   * The issues of the last load ({@link Topology.fromPolicies} or {@link Topology.reload}),
+   * ordered by policy index: the warnings of the policies loaded (e.g. `OPERATOR_NO_MEMBER`,
+   * `OPERATOR_MULTIPLE_MAINS`) and, with `invalid: 'skip'`, the errors that made policies be
+   * dropped. Indices are positions in the array that was loaded.
+   */
+  get issues(): readonly PolicyIssue[] {
+    return this.#issues;
+  }
+
+  /**
+   * Input indices of the policies the last load dropped (ascending); always empty with
+   * `invalid: 'reject'`.
+   */
+  get skipped(): readonly number[] {
+    return this.#skipped;
   }
 
   /**
    * Validates a policy set and builds its topology. Every operator address starts `active`.
    * Clusters of a table keep the ledger order (the order of `policies`). Policies of other types
-   * (`table`, …) are accepted and ignored; operators without a `cluster` are not routed.
+   * (`table`, …) are accepted and ignored. As in AnyLog, an operator is routed only when it has
+   * both `cluster` and `member` and its `cluster` is a root cluster's id (the others are loaded
+   * with a warning in {@link Topology.issues} and left out of routes and reports).
    *
    * @param policies - Cluster and operator policies (typically from `parsePolicies`).
-   * @param options - Clock and the caller's external IP (for `local_ip` selection).
+   * @param options - Clock, the caller's external IP (for `local_ip` selection) and what to do
+   * with invalid policies (`invalid`).
    * @returns The topology.
    * @throws {@link TopologyError} `TOPOLOGY_INVALID_POLICIES` with every validation issue in
-   * `issues` when the set is invalid (warnings alone do not fail); `TOPOLOGY_INVALID_ARGUMENT`
-   * for a bad option.
+   * `issues` when the set is invalid and `invalid` is `'reject'` (warnings alone do not fail);
+   * `TOPOLOGY_INVALID_ARGUMENT` for a bad option.
    *
    * @example
    * ```ts
@@ -272,21 +301,35 @@ export class Topology {
     }
     const ip = options.localExternalIp;
     if (ip !== undefined) checkName(ip, 'options.localExternalIp');
-    const map = buildValidated(policies, clock.now(), ip, undefined);
-    return new Topology(map, clock, ip);
+    const mode = options.invalid ?? 'reject';
+    if (mode !== 'reject' && mode !== 'skip') {
+      throw invalid(`options.invalid must be 'reject' or 'skip', got ${describeValue(mode)}.`);
+    }
+    return new Topology(load(policies, mode, clock.now(), ip, undefined), clock, ip, mode);
   }
 
   /**
    * Replaces the policy set. Liveness is kept for every address still present (addresses that
    * left the set are forgotten and start `active` if they come back); round-robin positions are
-   * kept for clusters and tables that still exist. When the new set is invalid, this throws and
-   * the topology keeps the previous set.
+   * kept for clusters and tables that still exist. Invalid policies are handled as chosen by
+   * `invalid` when the topology was built: with `'reject'` an invalid set throws and the
+   * topology keeps the previous set; with `'skip'` they are dropped and reported in
+   * {@link Topology.issues}.
    *
    * @param policies - The new complete policy set.
    * @throws {@link TopologyError} `TOPOLOGY_INVALID_POLICIES` with `issues`.
    */
   reload(policies: readonly Policy[]): void {
-    this.#map = buildValidated(policies, this.#clock.now(), this.#localExternalIp, this.#map);
+    const loaded = load(
+      policies,
+      this.#invalid,
+      this.#clock.now(),
+      this.#localExternalIp,
+      this.#map,
+    );
+    this.#map = loaded.map;
+    this.#issues = loaded.issues;
+    this.#skipped = loaded.skipped;
   }
 
   /**
@@ -332,12 +375,22 @@ export class Topology {
       const c = plan.routeClusters[i] as number;
       let operator = preferMain ? pickMain(plan, c) : -1;
       if (operator < 0) operator = pickLive(plan, c);
-      if (operator >= 0) targets.push(plan.targets[operator] as RoutedOperator);
-      else {
-        const cluster = map.clusters[c] as ClusterNode;
-        if (dead === undefined) dead = [cluster];
-        else dead.push(cluster);
+      if (operator >= 0) {
+        targets.push(plan.targets[operator] as RoutedOperator);
+        continue;
       }
+      const cluster = map.clusters[c] as ClusterNode;
+      if (dead === undefined) dead = [cluster];
+      else dead.push(cluster);
+      if (subset === true) continue;
+      // Like EdgeLake's `metadata.get_operators_by_keys`, the route stops at the first cluster
+      // without a live operator: the later clusters' round-robin positions do not move. They
+      // are only looked at (read-only) so that the error names every cluster that is down.
+      for (let j = i + 1; j < end; j++) {
+        const later = plan.routeClusters[j] as number;
+        if (!hasLive(plan, later, true)) dead.push(map.clusters[later] as ClusterNode);
+      }
+      break;
     }
     if (dead !== undefined && subset !== true) {
       throw new TopologyError(
@@ -672,14 +725,30 @@ function entryOf(operator: OperatorNode): LivenessEntry {
   };
 }
 
-function buildValidated(
+interface Loaded {
+  readonly map: RoutingMap;
+  readonly issues: readonly PolicyIssue[];
+  readonly skipped: readonly number[];
+}
+
+function load(
   policies: readonly Policy[],
+  mode: InvalidPolicies,
   now: number,
   localExternalIp: string | undefined,
   previous: RoutingMap | undefined,
-): RoutingMap {
+): Loaded {
   if (!Array.isArray(policies)) {
     throw invalid(`Expected an array of policies, got ${describeValue(policies)}.`);
+  }
+  if (mode === 'skip') {
+    const usable = loadablePolicies(policies);
+    const map = buildRoutingMap(usable.policies, { now, localExternalIp, previous });
+    return {
+      map,
+      issues: Object.freeze(usable.issues),
+      skipped: Object.freeze(usable.skipped),
+    };
   }
   const result = validatePolicies(policies);
   if (!result.valid) {
@@ -693,9 +762,6 @@ function buildValidated(
       { issues: result.issues },
     );
   }
-  return buildRoutingMap(policies, {
-    now,
-    localExternalIp,
-    previous,
-  });
+  const map = buildRoutingMap(policies, { now, localExternalIp, previous });
+  return { map, issues: Object.freeze([...result.warnings]), skipped: NONE };
 }

@@ -21,7 +21,26 @@ export interface TopologyOptions {
    * @default undefined (always use the external `ip` / `port`)
    */
   localExternalIp?: string;
+  /**
+   * What to do with a policy set that has validation errors. `reject` throws
+   * `TOPOLOGY_INVALID_POLICIES` and builds nothing. `skip` loads the rest, as AnyLog does with a
+   * ledger: each invalid policy is dropped together with what depends on it (the operators and
+   * child clusters of a dropped cluster), and every issue is kept in {@link Topology.issues}
+   * (the dropped policies' input indices in {@link Topology.skipped}). The choice also applies
+   * to {@link Topology.reload}.
+   *
+   * @default 'reject'
+   * @example
+   * ```ts
+   * const topology = Topology.fromPolicies(ledger, { invalid: 'skip' });
+   * for (const issue of topology.issues) console.error(issue.code, issue.message);
+   * ```
+   */
+  invalid?: InvalidPolicies;
 }
+
+/** What {@link Topology.fromPolicies} does with invalid policies (see {@link TopologyOptions.invalid}). */
+export type InvalidPolicies = 'reject' | 'skip';
 
 /** Liveness of one operator address. */
 export type LivenessStatus = 'active' | 'not_responding';

@@ -64,14 +64,14 @@ describe('edge-ha nodes', () => {
     expect(run.stdout).toBe('No data nodes match.\n');
   });
 
-  it('refuses an invalid policy set with TOPOLOGY_INVALID_POLICIES and lists the issues (exit 1)', async () => {
+  it('loads an invalid policy set leniently, as EdgeLake does: skips the bad operator, prints the issues (exit 0)', async () => {
     const bad = await tmp.write('invalid.json', invalidPolicies);
-    const run = await cli(['nodes', bad]);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^edge-ha: TOPOLOGY_INVALID_POLICIES: /);
-    expect(
-      run.stderr.split('\n').filter((line) => line.startsWith('  ')).length,
-    ).toBeGreaterThanOrEqual(2);
+    const run = await cli(['nodes', bad, '-f', 'json']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/OPERATOR_DUPLICATE_ADDRESS|OPERATOR_CLUSTER_UNKNOWN/);
+    expect(run.stderr).toMatch(/skipped 1 of 3 policies/);
+    const rows = JSON.parse(run.stdout) as { nodeName: string }[];
+    expect([...new Set(rows.map((row) => row.nodeName))]).toEqual(['operator-a']);
   });
 
   it('rejects a malformed --down address as a usage error', async () => {

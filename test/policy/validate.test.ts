@@ -165,8 +165,49 @@ const RULES: Record<string, RuleCase> = {
       }),
     ],
   },
+  // EdgeLake edge_lake/members/policies.py, new_cluster_policy: a new root cluster needs a name
+  // no cluster has ("blockchain get cluster where name = …", whatever the company).
+  CLUSTER_DUPLICATE_NAME_ACROSS_COMPANIES: {
+    bad: [cluster({ id: 'a' }), cluster({ id: 'b', company: 'globex' })],
+    at: [1, ['cluster', 'name']],
+    good: [cluster({ id: 'a' }), cluster({ id: 'b', company: 'globex', name: 'c2' })],
+  },
+  // EdgeLake edge_lake/members/policies.py, unique_keys: "table" : [("dbms", "name")].
+  TABLE_POLICY_DUPLICATE: {
+    bad: [
+      { table: { company: 'acme', dbms: 'lsl', name: 'ping_sensor' } },
+      { table: { company: 'globex', dbms: 'lsl', name: 'ping_sensor' } },
+    ],
+    at: [1, ['table', 'name']],
+    good: [
+      { table: { company: 'acme', dbms: 'lsl', name: 'ping_sensor' } },
+      { table: { company: 'globex', dbms: 'lsl', name: 'cpu_sensor' } },
+    ],
+  },
+  // EdgeLake edge_lake/blockchain/metadata.py, update_operators: `if "cluster" in operator_info
+  // and "member" in operator_info` — any other operator is passed over.
+  OPERATOR_NO_MEMBER: {
+    bad: [CLUSTER, operator()],
+    at: [1, ['operator', 'member']],
+    good: [CLUSTER, operator({ member: 1 })],
+  },
+  // EdgeLake edge_lake/blockchain/metadata.py, load keys cluster_to_servers_ by the parent id
+  // of a child, and update_operators loads an operator only when its cluster is a key there.
+  OPERATOR_CLUSTER_CHILD: {
+    bad: [
+      CLUSTER,
+      cluster({ parent: CID, id: 'child' }),
+      operator({ cluster: 'child', member: 1 }),
+    ],
+    at: [2, ['operator', 'cluster']],
+    good: [CLUSTER, cluster({ parent: CID, id: 'child' }), operator({ member: 1 })],
+  },
   OPERATOR_MULTIPLE_MAINS: {
-    bad: [CLUSTER, operator({ main: true }), operator({ ...OP2, main: true })],
+    bad: [
+      CLUSTER,
+      operator({ main: true, member: 1 }),
+      operator({ ...OP2, main: true, member: 2 }),
+    ],
     at: [2, ['operator', 'main']],
     good: [CLUSTER, operator({ main: true }), operator({ ...OP2, main: false })],
   },
@@ -230,8 +271,11 @@ describe('validatePolicies', () => {
       operator: { cluster: '11612ba3c05e123e2a3fef9fcd4d53fe', ip: '24.23.250.144', port: 99999 },
     };
     expect(result.errors[0]?.policyId).toBe(computePolicyId(seedOperator));
-    expect(result.warnings).toEqual([]);
-    expect(result.issues).toEqual(result.errors);
+    // the seed operator has no member: it would not be routed
+    expect(result.warnings.map((issue) => [issue.index, issue.code])).toEqual([
+      [1, 'OPERATOR_NO_MEMBER'],
+    ]);
+    expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual(result.errors);
   });
 
   it('accepts the seed cluster and a consistent HA set, and other policy types', () => {

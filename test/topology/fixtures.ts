@@ -51,10 +51,24 @@ export interface OperatorSpec {
   ip: string;
   port: number;
   company?: string;
-  member?: number;
+  /**
+   * `member` inside the cluster. By default the last byte of `ip` (AnyLog routes only operators
+   * with a member); `null` leaves it out.
+   */
+  member?: number | null;
   main?: boolean;
   localIp?: string;
   localPort?: number;
+  /** `type` attribute, e.g. `'data source'`. */
+  type?: string;
+}
+
+function defaultMember(ip: string): number {
+  const last = Number(ip.split('.').at(-1));
+  if (!Number.isInteger(last) || last < 1 || last > 255) {
+    throw new Error(`operator fixture: give a member for ip ${ip}`);
+  }
+  return last;
 }
 
 /** An operator policy shaped like AnyLog's. */
@@ -68,8 +82,10 @@ export function operator(spec: OperatorSpec): Policy {
   };
   if (spec.localIp !== undefined) body.local_ip = spec.localIp;
   if (spec.localPort !== undefined) body.local_port = spec.localPort;
-  if (spec.member !== undefined) body.member = spec.member;
+  const member = spec.member === undefined ? defaultMember(spec.ip) : spec.member;
+  if (member !== null) body.member = member;
   if (spec.main !== undefined) body.main = spec.main;
+  if (spec.type !== undefined) body.type = spec.type;
   body.id = spec.id;
   return { operator: body } as Policy;
 }

@@ -139,12 +139,14 @@ describe('topology properties', () => {
             expected.filter((c) => !hasLive(c)).map((c) => c.id),
           );
           for (const target of route.targets) expect(down.has(target.address)).toBe(false);
-          // main preference: a live main is chosen when there is one
+          // main preference: the main (the last `main: true` declared, as in EdgeLake) is chosen
+          // while it is live
           if (step.nodes === 'main') {
             for (const target of route.targets) {
               const c = model.find((m) => m.id === target.clusterId) as ClusterModel;
-              if (c.operators.some((op) => op.main && !down.has(op.address))) {
-                expect(target.main).toBe(true);
+              const main = c.operators.filter((op) => op.main).at(-1);
+              if (main !== undefined && !down.has(main.address)) {
+                expect(target.address).toBe(main.address);
               }
             }
           }

@@ -36,11 +36,13 @@ describe('Topology.fromPolicies', () => {
     ];
     const topology = Topology.fromPolicies(policies);
     expect(topology.stats()).toEqual({ clusters: 1, routableClusters: 1, operators: 2, tables: 1 });
-    // both mains are used, in turn
-    expect([0, 1, 2, 3].map(() => names(topology, { dbms: 'd', table: 't' })[0])).toEqual([
-      'op1',
+    expect(topology.issues.map((issue) => [issue.code, issue.index])).toEqual([
+      ['OPERATOR_MULTIPLE_MAINS', 2],
+    ]);
+    // the last main declared is the main (test/topology/edgelake.test.ts has the details)
+    expect([0, 1, 2].map(() => names(topology, { dbms: 'd', table: 't' })[0])).toEqual([
       'op2',
-      'op1',
+      'op2',
       'op2',
     ]);
   });
@@ -206,8 +208,8 @@ describe('routeQuery', () => {
 
   it('without company, routes the clusters of every company holding dbms.table', () => {
     const topology = Topology.fromPolicies([
-      cluster({ id: 'c1', name: 'x', company: 'Acme', tables: [['d', 't']] }),
-      cluster({ id: 'c2', name: 'x', company: 'Globex', tables: [['d', 't']] }),
+      cluster({ id: 'c1', name: 'x1', company: 'Acme', tables: [['d', 't']] }),
+      cluster({ id: 'c2', name: 'x2', company: 'Globex', tables: [['d', 't']] }),
       operator({ id: 'o1', name: 'o1', company: 'Acme', cluster: 'c1', ip: '10.0.0.1', port: 1 }),
       operator({ id: 'o2', name: 'o2', company: 'Globex', cluster: 'c2', ip: '10.0.0.2', port: 1 }),
     ]);
@@ -325,17 +327,18 @@ describe('child clusters', () => {
     operator({ id: 'o3', name: 'o3', cluster: 'other', ip: '10.0.0.3', port: 1 }),
   ];
 
-  it("merges a child's tables and operators into its root parent", () => {
+  it("merges a child's tables into its root parent; an operator naming the child is not loaded", () => {
     const topology = Topology.fromPolicies(policies());
-    expect(topology.stats()).toMatchObject({ clusters: 2, operators: 3 });
-    // t3 (listed only by the child) routes to the root's entry, served by o1 and o2
+    // o2 names the child's id: AnyLog does not load it (a warning, see edgelake.test.ts)
+    expect(topology.stats()).toMatchObject({ clusters: 2, operators: 2 });
+    expect(topology.issues.map((issue) => [issue.code, issue.index])).toEqual([
+      ['OPERATOR_CLUSTER_CHILD', 4],
+    ]);
+    // t3 (listed only by the child) routes to the root's entry, served by o1
     const served = new Set(
       [0, 1, 2, 3].map(() => topology.routeQuery({ dbms: 'd', table: 't3' }).targets[0]),
     );
-    expect([...served].map((t) => [t?.clusterId, t?.operatorId]).sort()).toEqual([
-      ['root', 'o1'],
-      ['root', 'o2'],
-    ]);
+    expect([...served].map((t) => [t?.clusterId, t?.operatorId])).toEqual([['root', 'o1']]);
     // t2 is split between "other" (earlier in the ledger) and the root (through its child)
     expect(topology.routeQuery({ dbms: 'd', table: 't2' }).targets.map((t) => t.clusterId)).toEqual(
       ['other', 'root'],
@@ -343,10 +346,12 @@ describe('child clusters', () => {
   });
 
   it('reports the merged cluster, its children and every participating operator', () => {
-    const info = Topology.fromPolicies(policies()).clusterInfo('o2');
+    const topology = Topology.fromPolicies(policies());
+    const info = topology.clusterInfo('o1');
     expect(info.clusterId).toBe('root');
     expect(info.childClusterIds).toEqual(['child']);
-    expect(info.operators.map((op) => op.operatorId)).toEqual(['o1', 'o2']);
+    expect(info.operators.map((op) => op.operatorId)).toEqual(['o1']);
+    expect(thrown(() => topology.clusterInfo('o2')).code).toBe('TOPOLOGY_UNKNOWN_OPERATOR');
     expect(info.tables.map((t) => t.table)).toEqual(['t1', 't2', 't3']);
   });
 
@@ -384,6 +389,7 @@ describe('address selection', () => {
       localIp: '10.0.0.78',
       localPort: 7850,
       port: 7848,
+      member: 1,
       main: true,
     }),
     operator({
@@ -393,6 +399,7 @@ describe('address selection', () => {
       ip: '24.23.250.144',
       localIp: '10.0.0.79',
       port: 7849,
+      member: 2,
     }),
     operator({
       id: 'o3',

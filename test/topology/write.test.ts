@@ -81,8 +81,8 @@ describe('routeWrite', () => {
 
   it('needs company when several companies hold the table', () => {
     const topology = Topology.fromPolicies([
-      cluster({ id: 'c1', name: 'x', company: 'Acme', tables: [['d', 't']] }),
-      cluster({ id: 'c2', name: 'x', company: 'Globex', tables: [['d', 't']] }),
+      cluster({ id: 'c1', name: 'x1', company: 'Acme', tables: [['d', 't']] }),
+      cluster({ id: 'c2', name: 'x2', company: 'Globex', tables: [['d', 't']] }),
       operator({ id: 'o1', name: 'o1', company: 'Acme', cluster: 'c1', ip: '10.0.0.1', port: 1 }),
       operator({ id: 'o2', name: 'o2', company: 'Globex', cluster: 'c2', ip: '10.0.0.2', port: 1 }),
     ]);
