@@ -9,6 +9,7 @@
  */
 
 import { SyncError } from '../errors.js';
+import { unionWindows } from '../peer/gaps.js';
 import type { JsonObject, JsonValue, TimeWindow } from '../storage/types.js';
 
 /**
@@ -145,17 +146,7 @@ function cut(
  * part), at most {@link MAX_UNRECOVERABLE} (the oldest are forgotten).
  */
 function remember(list: readonly TimeWindow[], lost: readonly TimeWindow[]): TimeWindow[] {
-  const sorted = [...list, ...lost].sort((a, b) => a.from - b.from || a.to - b.to);
-  const joined: TimeWindow[] = [];
-  for (const window of sorted) {
-    const last = joined[joined.length - 1];
-    if (last !== undefined && window.from <= last.to) {
-      joined[joined.length - 1] = { from: last.from, to: Math.max(last.to, window.to) };
-    } else {
-      joined.push({ from: window.from, to: window.to });
-    }
-  }
-  return joined.slice(-MAX_UNRECOVERABLE);
+  return unionWindows([...list, ...lost]).slice(-MAX_UNRECOVERABLE);
 }
 
 /** Result of {@link addGap}. */
