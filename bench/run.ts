@@ -12,81 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { runBackfillHttpBench } from './backfill-http.js';
 import { runBackfillItemsBench } from './backfill-items.js';
 import { runBackfillMemoryBench } from './backfill-memory.js';
-import {
-  type BenchOptions,
-  type BenchResult,
-  type BenchTarget,
-  fmt,
-  printResult,
-  ratio,
-  target,
-} from './lib.js';
+import { type BenchOptions, type BenchResult, type BenchTarget, fmt, printResult } from './lib.js';
 import { runMemoryBoundBench } from './memory-bound.js';
 import { runPolicyIdsBench } from './policy-ids.js';
-import { runTopologyBench } from './topology.js';
-
-/** Adapts the topology engineer's result to the common shape. */
-async function runRouting(options: BenchOptions): Promise<BenchResult> {
-  const r = await runTopologyBench({ quick: options.quick });
-  const size = (s: typeof r.large): string => `${fmt(s.clusters)}×3×${fmt(s.tables)}`;
-  return {
-    name: 'routing',
-    title: 'Routing: large vs small topology',
-    quick: options.quick,
-    table: [
-      ['', `large ${size(r.large)}`, `small ${size(r.small)}`, 'small ÷ large'],
-      ['policies', fmt(r.large.policies), fmt(r.small.policies), ''],
-      ['build, ids present (ms)', r.large.buildMs.toFixed(1), r.small.buildMs.toFixed(2), ''],
-      [
-        'build, ids computed (ms)',
-        r.large.buildComputedIdsMs.toFixed(1),
-        r.small.buildComputedIdsMs.toFixed(2),
-        '',
-      ],
-      [
-        'routeQuery / s',
-        fmt(r.large.queryRoutesPerSec),
-        fmt(r.small.queryRoutesPerSec),
-        ratio(r.queryRatio),
-      ],
-      [
-        'routeWrite (keyed) / s',
-        fmt(r.large.writeRoutesPerSec),
-        fmt(r.small.writeRoutesPerSec),
-        ratio(r.writeRatio),
-      ],
-    ],
-    figures: {
-      largeClusters: r.large.clusters,
-      largeOperators: r.large.operators,
-      largeTables: r.large.tables,
-      largePolicies: r.large.policies,
-      largeBuildMs: r.large.buildMs,
-      largeBuildComputedIdsMs: r.large.buildComputedIdsMs,
-      largeQueryRoutesPerSec: r.large.queryRoutesPerSec,
-      largeWriteRoutesPerSec: r.large.writeRoutesPerSec,
-      smallClusters: r.small.clusters,
-      smallTables: r.small.tables,
-      smallQueryRoutesPerSec: r.small.queryRoutesPerSec,
-      smallWriteRoutesPerSec: r.small.writeRoutesPerSec,
-      queryRatio: r.queryRatio,
-      writeRatio: r.writeRatio,
-    },
-    targets: [
-      target('query-ratio', 'routeQuery/s small ÷ large', r.queryRatio, '<=', 2, '×'),
-      target('write-ratio', 'routeWrite/s small ÷ large', r.writeRatio, '<=', 2, '×'),
-      target(
-        'build-time',
-        `build from ${fmt(r.large.policies)} policies (ids present)`,
-        r.large.buildMs,
-        '<',
-        1000,
-        'ms',
-      ),
-    ],
-    notes: r.quick ? ['quick: the large topology is 1,000 × 3 × 5,000'] : [],
-  };
-}
+import { runTopologyReport } from './topology.js';
 
 /** The benchmarks, in run order. */
 const BENCHMARKS: Readonly<Record<string, (options: BenchOptions) => Promise<BenchResult>>> = {
@@ -94,7 +23,7 @@ const BENCHMARKS: Readonly<Record<string, (options: BenchOptions) => Promise<Ben
   'backfill-memory': runBackfillMemoryBench,
   'backfill-items': runBackfillItemsBench,
   'memory-bound': runMemoryBoundBench,
-  routing: runRouting,
+  topology: runTopologyReport,
   'policy-ids': runPolicyIdsBench,
 };
 

@@ -6,6 +6,7 @@
 import { PolicyError } from '../errors.js';
 import {
   copyNumberMark,
+  getNumberMark,
   isIndexLikeKey,
   type MarkContainer,
   orderedKeys,
@@ -30,6 +31,29 @@ export interface ParsePoliciesOptions {
    * @default 64
    */
   maxDepth?: number;
+  /**
+   * How an integer outside the 64-bit range (above 2^64 − 1 or below −2^63) written in **JSON**
+   * text is read:
+   * - `'float'`: as AnyLog/EdgeLake reads it. EdgeLake parses JSON with orjson, which keeps
+   *   integers from −2^63 to 2^64 − 1 exact and turns any other integer into a float, so the
+   *   policy id hashes Python's print of that float (`18446744073709551616` →
+   *   `1.8446744073709552e+19`);
+   * - `'exact'`: keep the exact digits, as Python's `json` module does.
+   *
+   * Python-literal text (single quotes, `True`/`False`/`None`, trailing commas, Python escapes,
+   * raw tabs in strings…) always keeps the exact digits: orjson refuses it and AnyLog then reads
+   * it with Python's own parsers, whose integers have no size limit. The choice is made per
+   * top-level value of the text (a policy, or the one array of policies). Integers inside the
+   * 64-bit range always keep their digits.
+   * @default 'float'
+   * @example
+   * ```ts
+   * parsePolicies('{"operator": {"name": "x", "serial": 18446744073709551616}}', {
+   *   jsonBigIntegers: 'exact',
+   * });
+   * ```
+   */
+  jsonBigIntegers?: 'float' | 'exact';
 }
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -38,6 +62,7 @@ const DEFAULT_MAX_DEPTH = 64;
 interface Limits {
   readonly maxBytes: number;
   readonly maxDepth: number;
+  readonly bigAsFloat: boolean;
 }
 
 function limitsOf(options: ParsePoliciesOptions | undefined): Limits {
@@ -63,7 +88,26 @@ function limitsOf(options: ParsePoliciesOptions | undefined): Limits {
       `maxDepth must be an integer 1..${HARD_MAX_DEPTH}, got ${String(maxDepth)}.`,
     );
   }
-  return { maxBytes, maxDepth };
+  const big = options?.jsonBigIntegers ?? 'float';
+  if (big !== 'float' && big !== 'exact') {
+    throw new PolicyError(
+      'POLICY_INVALID_OPTION',
+      `jsonBigIntegers must be 'float' or 'exact', got ${String(big)}.`,
+    );
+  }
+  return { maxBytes, maxDepth, bigAsFloat: big === 'float' };
+}
+
+/** orjson's integer range: int64 and uint64 (EdgeLake `generic/utils_json.py`, `str_to_json`). */
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** An integer beyond the 64-bit range, recorded with its exact digits until its value ends. */
+interface BigInteger {
+  readonly container: MarkContainer;
+  readonly key: string | number;
+  readonly value: number;
+  readonly digits: string;
 }
 
 /** Own data property, also for `__proto__`, never touching a prototype. */
@@ -122,10 +166,17 @@ class Parser {
   private lineStart = 0;
   /** Python spelling of the number just parsed, when a JS number cannot carry it. */
   private numberMark: string | undefined;
+  /** Whether the number just parsed is an integer outside orjson's 64-bit range. */
+  private beyond64 = false;
+  /** Whether the current top-level value is strict JSON so far (what orjson accepts). */
+  private strictJson = true;
+  /** The integers beyond 64 bits of the current top-level value. */
+  private bigIntegers: BigInteger[] = [];
 
   constructor(
     private readonly text: string,
     private readonly maxDepth: number,
+    private readonly bigAsFloat: boolean,
   ) {}
 
   position(at: number = this.pos): Position {
@@ -157,7 +208,10 @@ class Parser {
     const { text } = this;
     while (this.pos < text.length) {
       const c = text.charCodeAt(this.pos);
-      if (c === 0x20 || c === 0x09 || c === 0x0c) {
+      if (c === 0x20 || c === 0x09) {
+        this.pos++;
+      } else if (c === 0x0c) {
+        this.strictJson = false; // a form feed: Python skips it, JSON does not
         this.pos++;
       } else if (c === 0x0a || c === 0x0d) {
         this.pos += c === 0x0d && text.charCodeAt(this.pos + 1) === 0x0a ? 2 : 1;
@@ -180,7 +234,9 @@ class Parser {
     this.skipSpace();
     while (this.pos < this.text.length) {
       starts.push(this.position());
+      this.strictJson = true;
       values.push(this.value(0, values.length === 0 ? arrayStarts : undefined));
+      this.settleBigIntegers();
       const newline = this.skipSpace();
       if (this.pos >= this.text.length) break;
       if (this.text[this.pos] === ',') {
@@ -195,8 +251,31 @@ class Parser {
     return { values, starts, arrayStarts };
   }
 
+  /**
+   * Ends a top-level value: in strict JSON read the EdgeLake way, its integers beyond 64 bits
+   * become the floats orjson makes of them (marks still holding their number only).
+   */
+  settleBigIntegers(): void {
+    if (this.bigAsFloat && this.strictJson) {
+      for (const { container, key, value, digits } of this.bigIntegers) {
+        if (getNumberMark(container, key, value) === digits) {
+          setNumberMark(container, key, value, pythonFloat(value));
+        }
+      }
+    }
+    this.bigIntegers = [];
+  }
+
+  /** Records the mark of the number just parsed, now held at `container[key]`. */
+  markNumber(container: MarkContainer, key: string | number, value: number): void {
+    const text = this.numberMark as string;
+    setNumberMark(container, key, value, text);
+    if (this.beyond64) this.bigIntegers.push({ container, key, value, digits: text });
+  }
+
   value(depth: number, record?: Position[]): PolicyValue {
     this.numberMark = undefined;
+    this.beyond64 = false;
     const ch = this.text[this.pos];
     switch (ch) {
       case '{':
@@ -215,6 +294,8 @@ class Parser {
     if (word !== undefined) {
       const value = WORDS.get(word);
       if (value !== undefined) {
+        // True, False, None are Python spellings
+        if (word.charCodeAt(0) < 0x61) this.strictJson = false;
         this.pos += word.length;
         return value;
       }
@@ -276,7 +357,7 @@ class Parser {
       defineOwn(result, key, item);
       if (order !== undefined) setKeyOrder(result, order);
       if (this.numberMark !== undefined && typeof item === 'number') {
-        setNumberMark(result, key, item, this.numberMark);
+        this.markNumber(result, key, item);
       }
       this.skipSpace();
       const next = this.text[this.pos];
@@ -284,6 +365,7 @@ class Parser {
         this.pos++;
         this.skipSpace();
         if (this.text[this.pos] === '}') {
+          this.strictJson = false; // a trailing comma
           this.pos++;
           return result;
         }
@@ -313,7 +395,7 @@ class Parser {
       record?.push(this.position());
       const item = this.value(depth);
       if (this.numberMark !== undefined && typeof item === 'number') {
-        setNumberMark(result, result.length, item, this.numberMark);
+        this.markNumber(result, result.length, item);
       }
       result.push(item);
       this.skipSpace();
@@ -322,6 +404,7 @@ class Parser {
         this.pos++;
         this.skipSpace();
         if (this.text[this.pos] === ']') {
+          this.strictJson = false; // a trailing comma
           this.pos++;
           return result;
         }
@@ -340,6 +423,7 @@ class Parser {
     const { text } = this;
     const open = this.pos;
     const quoteCode = quote.charCodeAt(0);
+    if (quoteCode === 0x27) this.strictJson = false;
     this.pos++;
     let out = '';
     let chunk = this.pos;
@@ -355,10 +439,14 @@ class Parser {
         out += text.slice(chunk, this.pos);
         out += this.escape();
         chunk = this.pos;
-      } else if (c < 0x20 && c !== 0x09) {
+      } else if (c < 0x20) {
         if (c === 0x0a || c === 0x0d)
           this.fail('Unterminated string (line break inside a string)', open);
-        this.fail(`Unescaped ${describeChar(text[this.pos])} in a string; write it as an escape`);
+        if (c !== 0x09) {
+          this.fail(`Unescaped ${describeChar(text[this.pos])} in a string; write it as an escape`);
+        }
+        this.strictJson = false; // a raw tab: Python's json (strict=False) takes it, orjson not
+        this.pos++;
       } else {
         this.pos++;
       }
@@ -372,9 +460,11 @@ class Parser {
     if (ch === undefined) this.fail('Unterminated string', at);
     const simple = Object.hasOwn(SIMPLE_ESCAPES, ch) ? SIMPLE_ESCAPES[ch] : undefined;
     if (simple !== undefined) {
+      if (ch === "'" || ch === 'v' || ch === 'a') this.strictJson = false;
       this.pos += 2;
       return simple;
     }
+    if (ch !== 'u') this.strictJson = false; // octal, \x, \U: Python escapes
     if (ch >= '0' && ch <= '7') {
       let end = this.pos + 2;
       while (end < this.pos + 4 && /[0-7]/.test(this.text[end] ?? '')) end++;
@@ -420,7 +510,11 @@ class Parser {
       return value;
     }
     if (value === 0) return 0; // the int -0 is 0
-    if (!Number.isSafeInteger(value)) this.numberMark = literal;
+    if (!Number.isSafeInteger(value)) {
+      this.numberMark = literal;
+      const big = BigInt(literal);
+      this.beyond64 = big < INT64_MIN || big > UINT64_MAX;
+    }
     return value;
   }
 }
@@ -462,7 +556,11 @@ function parseText(text: string, limits: Limits): Policy[] {
       `The policy text is larger than ${limits.maxBytes} bytes; split it or raise maxBytes.`,
     );
   }
-  const { values, starts, arrayStarts } = new Parser(text, limits.maxDepth).document();
+  const { values, starts, arrayStarts } = new Parser(
+    text,
+    limits.maxDepth,
+    limits.bigAsFloat,
+  ).document();
   const only = values[0];
   if (values.length === 1 && Array.isArray(only)) return checkShapes(only, arrayStarts);
   return checkShapes(values, starts);
@@ -619,7 +717,9 @@ export function copyPolicyValue(value: unknown, maxDepth: number, maxBytes: numb
  * unknown attributes are kept; keys `__proto__`, `constructor`, `prototype` become ordinary own
  * properties. Duplicate keys keep the last value (in the first key's position), as in Python.
  * Whole-number floats written `5.0` (or `1e16`) stay floats for {@link computePolicyId} and
- * {@link serializePolicies}. Empty text gives `[]`.
+ * {@link serializePolicies}. Integers beyond 2^53 keep their exact digits, except that in JSON
+ * text an integer outside −2^63..2^64 − 1 is read as the float AnyLog makes of it (see
+ * {@link ParsePoliciesOptions.jsonBigIntegers}). Empty text gives `[]`.
  *
  * @throws {@link PolicyError} `POLICY_SYNTAX`, `POLICY_TOO_LARGE`, `POLICY_TOO_DEEP`,
  * `POLICY_SHAPE` (an element is not an object with exactly one root key and an object body;

@@ -38,21 +38,46 @@ function hex(codePoint: number, width: number): string {
 /** Python's `repr(str)`. */
 export function pythonStr(text: string): string {
   if (PLAIN_ASCII.test(text)) return `'${text}'`;
-  const quote = text.includes("'") && !text.includes('"') ? '"' : "'";
+  const quoteCode = text.includes("'") && !text.includes('"') ? 0x22 : 0x27;
+  const quote = quoteCode === 0x22 ? '"' : "'";
+  // One scan by UTF-16 unit; runs of characters printed as they are are copied with one slice.
   let out = quote;
-  for (const ch of text) {
-    const cp = ch.codePointAt(0) as number;
-    if (ch === quote || ch === '\\') out += `\\${ch}`;
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (cp < 0x20 || cp === 0x7f) out += `\\x${hex(cp, 2)}`;
-    else if (cp < 0x7f || !nonPrintable(cp)) out += ch;
-    else if (cp <= 0xff) out += `\\x${hex(cp, 2)}`;
-    else if (cp <= 0xffff) out += `\\u${hex(cp, 4)}`;
-    else out += `\\U${hex(cp, 8)}`;
+  let run = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x20 && c < 0x7f) {
+      if (c === quoteCode || c === 0x5c) {
+        out += `${text.slice(run, i)}\\${text[i]}`;
+        run = i + 1;
+      }
+      continue;
+    }
+    let cp = c;
+    let width = 1;
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = (c - 0xd800) * 0x400 + (low - 0xdc00) + 0x10000;
+        width = 2;
+      }
+    }
+    let printed: string;
+    if (c === 0x09) printed = '\\t';
+    else if (c === 0x0a) printed = '\\n';
+    else if (c === 0x0d) printed = '\\r';
+    else if (cp < 0x20 || cp === 0x7f) printed = `\\x${hex(cp, 2)}`;
+    else if (!nonPrintable(cp)) {
+      i += width - 1;
+      continue;
+    } else if (cp <= 0xff) printed = `\\x${hex(cp, 2)}`;
+    else if (cp <= 0xffff) printed = `\\u${hex(cp, 4)}`;
+    else printed = `\\U${hex(cp, 8)}`;
+    out += text.slice(run, i) + printed;
+    i += width - 1;
+    run = i + 1;
   }
-  return out + quote;
+  return out + text.slice(run) + quote;
 }
 
 /**
@@ -68,6 +93,20 @@ export function pythonFloat(value: number): string {
     );
   }
   if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  // Fast paths: JS prints the same shortest round-trip digits as Python, and in the same
+  // notation for 1e-4 <= |x| < 1e16 (positional) and |x| >= 1e21 (exponent, `1.5e+300`).
+  const abs = Math.abs(value);
+  if (abs >= 1e-4 && abs < 1e16) {
+    const text = String(value);
+    return Number.isInteger(value) ? `${text}.0` : text;
+  }
+  if (abs >= 1e21) return String(value);
+  if (abs < 1e-6) {
+    // `1e-7` in JS, `1e-07` in Python: the exponent has at least two digits.
+    const text = String(value);
+    const e = text.indexOf('e');
+    return text.length - e === 3 ? `${text.slice(0, e + 2)}0${text.slice(e + 2)}` : text;
+  }
   const sign = value < 0 ? '-' : '';
   const [mantissa = '', exponentText = '0'] = Math.abs(value).toExponential().split('e');
   const exponent = Number(exponentText);

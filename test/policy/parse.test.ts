@@ -163,11 +163,24 @@ describe('parsePolicies: whole-number floats', () => {
     expect(pythonRepr(parsed as never)).toBe("{'operator': {'w': 6}}");
   });
 
-  it('keeps huge integers exact', () => {
+  it('keeps huge integers exact in Python-literal text and with jsonBigIntegers: exact', () => {
+    for (const [text, options] of [
+      ["{'operator': {'big': 12345678901234567890123}}", undefined],
+      ['{"operator": {"big": 12345678901234567890123}}', { jsonBigIntegers: 'exact' as const }],
+    ] as const) {
+      const [parsed] = parsePolicies(text, options);
+      expect(pythonRepr(parsed as never)).toBe("{'operator': {'big': 12345678901234567890123}}");
+      expect(serializePolicies([parsed as never], 'ndjson')).toBe(
+        '{"operator":{"big":12345678901234567890123}}\n',
+      );
+    }
+  });
+
+  it('reads JSON integers beyond 64 bits as the floats AnyLog (orjson) makes of them', () => {
     const [parsed] = parsePolicies('{"operator": {"big": 12345678901234567890123}}');
-    expect(pythonRepr(parsed as never)).toBe("{'operator': {'big': 12345678901234567890123}}");
+    expect(pythonRepr(parsed as never)).toBe("{'operator': {'big': 1.2345678901234568e+22}}");
     expect(serializePolicies([parsed as never], 'ndjson')).toBe(
-      '{"operator":{"big":12345678901234567890123}}\n',
+      '{"operator":{"big":1.2345678901234568e+22}}\n',
     );
   });
 });
