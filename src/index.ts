@@ -103,6 +103,7 @@ export type {
   PeerHandlerLogEntry,
   PeerHandlerOptions,
   PeerHello,
+  PeerReadiness,
   PeerWriter,
   RemotePeer,
   WriteDistributorOptions,

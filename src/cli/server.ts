@@ -3,7 +3,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../clock.js';
-import { createPeerHandler, type PeerHandlerLogEntry } from '../peer/http-handler.js';
+import {
+  createPeerHandler,
+  type PeerHandlerLogEntry,
+  type PeerReadiness,
+} from '../peer/http-handler.js';
 import { toNodeListener } from '../peer/node-listener.js';
 import { DEFAULT_PEER_BASE_PATH } from '../peer/wire.js';
 import type { StorageAdapter, TimeWindow } from '../storage/types.js';
@@ -49,6 +53,8 @@ export interface PeerServerOptions {
    * `() => governor.missingWindows()`).
    */
   readonly gaps?: () => readonly TimeWindow[];
+  /** Readiness for `GET /readyz` (see `PeerHandlerOptions.readiness`). */
+  readonly readiness?: () => PeerReadiness;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -84,6 +90,7 @@ export async function startPeerServer(options: PeerServerOptions): Promise<PeerS
       ...(options.log === undefined ? {} : { log: options.log }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.gaps === undefined ? {} : { gaps: options.gaps }),
+      ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
     }),
   );
   const urlHost = host.includes(':') ? `[${host}]` : host;

@@ -70,6 +70,17 @@ export interface PeerHandlerLogEntry {
   readonly error?: unknown;
 }
 
+/** What {@link PeerHandlerOptions.readiness} returns. */
+export interface PeerReadiness {
+  /** Whether the node should receive traffic (for example: caught up). */
+  readonly ready: boolean;
+  /** Why not, in words (sent in the `503` reply). */
+  readonly reason?: string | undefined;
+}
+
+/** Key of the sync-state record `/healthz` reads to check that the storage answers. */
+const HEALTH_PROBE_KEY = 'edge-ha:healthz';
+
 /** Options of {@link createPeerHandler}. */
 export interface PeerHandlerOptions {
   /**
@@ -127,6 +138,22 @@ export interface PeerHandlerOptions {
    * ```
    */
   readonly gaps?: () => readonly TimeWindow[];
+  /**
+   * Readiness for `GET /readyz` (unauthenticated): `{ ready: true }`, or `{ ready: false, reason }`
+   * (for example not caught up yet). Without it, `/readyz` answers like `/healthz`. A throwing
+   * hook counts as not ready.
+   * @default undefined (ready while serving)
+   * @example
+   * ```ts
+   * createPeerHandler({
+   *   storage, instanceId: 'a', token,
+   *   readiness: () => governor.status().caughtUp
+   *     ? { ready: true }
+   *     : { ready: false, reason: 'not caught up' },
+   * });
+   * ```
+   */
+  readonly readiness?: () => PeerReadiness;
 }
 
 const DEFAULT_MAX_BODY_BYTES = 65_536;
@@ -520,10 +547,65 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
 
   const routes: ReadonlySet<string> = new Set(Object.values(ROUTES));
 
+  /** `/healthz` and `/readyz`: unauthenticated, no body, nothing but the state. */
+  async function probe(which: 'healthz' | 'readyz'): Promise<Response> {
+    const headers = { 'cache-control': 'no-store' };
+    try {
+      await storage.readSyncState(HEALTH_PROBE_KEY);
+    } catch (error) {
+      return json(
+        503,
+        {
+          status: 'unavailable',
+          ready: false,
+          instanceId,
+          reason: `the storage does not answer (${isEdgeHaError(error) ? error.code : 'error'})`,
+        },
+        headers,
+      );
+    }
+    if (which === 'healthz' || options.readiness === undefined) {
+      return json(200, { status: 'ok', ready: true, instanceId }, headers);
+    }
+    let readiness: PeerReadiness;
+    try {
+      readiness = options.readiness();
+    } catch (error) {
+      readiness = {
+        ready: false,
+        reason: `the readiness check failed (${error instanceof Error ? error.message : String(error)})`,
+      };
+    }
+    return readiness.ready
+      ? json(200, { status: 'ok', ready: true, instanceId }, headers)
+      : json(
+          503,
+          {
+            status: 'not_ready',
+            ready: false,
+            instanceId,
+            reason: readiness.reason ?? 'not ready',
+          },
+          headers,
+        );
+  }
+
   return async function peerHandler(request: Request): Promise<Response> {
     let path = '/';
     try {
       path = new URL(request.url).pathname;
+      const probeName = path.endsWith('/healthz')
+        ? 'healthz'
+        : path.endsWith('/readyz')
+          ? 'readyz'
+          : null;
+      if (
+        probeName !== null &&
+        request.method === 'GET' &&
+        (path === `/${probeName}` || path === `${basePath}/${probeName}`)
+      ) {
+        return await probe(probeName);
+      }
       if (!path.startsWith(`${basePath}/`)) {
         throw new Reply(404, 'PEER_NOT_FOUND', 'No such route.');
       }

@@ -27,6 +27,7 @@ export type {
   PeerHandlerLimits,
   PeerHandlerLogEntry,
   PeerHandlerOptions,
+  PeerReadiness,
 } from './http-handler.js';
 export { createPeerHandler } from './http-handler.js';
 export type { LocalPeer, LocalPeerOptions } from './local.js';

@@ -144,7 +144,7 @@ describe('edge-ha sync exit codes (child processes)', () => {
 });
 
 describe('edge-ha serve that cannot catch up (child process)', () => {
-  it('prints every retry, and exits 1 on SIGTERM while not caught up', async () => {
+  it('prints every retry, answers 503 on /readyz, and exits 1 on SIGTERM while not caught up', async () => {
     const file = await stoppedNode('serve-behind.sqlite');
     const port = await freePort();
     const child = startCli(
@@ -163,6 +163,16 @@ describe('edge-ha serve that cannot catch up (child process)', () => {
     );
     await child.waitFor(/not caught up after sync attempt 1: retrying in 5000 ms/);
     await child.waitFor(/running; heartbeats/);
+    const origin = /at (http:\/\/127\.0\.0\.1:\d+)\/edge-ha\/v1/.exec(
+      child.stdout(),
+    )?.[1] as string;
+    // the process serves (healthz) but is not ready (readyz: 503 with the reason)
+    expect((await fetch(`${origin}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${origin}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { reason: string }).reason).toMatch(
+      /^not caught up: gaps left series \d+/,
+    );
     child.kill('SIGTERM');
     const run = await child.exited;
     expect(run.code).toBe(1);

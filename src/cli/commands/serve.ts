@@ -104,6 +104,22 @@ export const runServe: CommandRun = async (args, io) => {
       writeToken,
       // Peers learn from hello which windows this node lacks, and take them elsewhere.
       gaps: () => governor?.missingWindows() ?? [],
+      // GET /readyz: ready once caught up (a node without --peer is ready while it serves).
+      readiness: () => {
+        const status = governor?.status();
+        if (status === undefined) {
+          return peers.length === 0 ? { ready: true } : { ready: false, reason: 'starting' };
+        }
+        if (status.caughtUp) return { ready: true };
+        const left = formatGapsLeft(status.gaps);
+        return {
+          ready: false,
+          reason:
+            status.startedAt === null
+              ? 'catching up (start-up)'
+              : `not caught up${left === null ? '' : `: gaps left ${left}`}`,
+        };
+      },
       instanceId: stringOption(args, 'id') ?? ((bound) => `${hostname()}:${bound}`),
       host,
       port,
