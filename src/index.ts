@@ -86,6 +86,7 @@ export type {
   HeartbeatInfo,
 } from './governor/index.js';
 export { computeDowntime, HAGovernor } from './governor/index.js';
+export { SERVICE_LEVEL, serviceLevel } from './ops/index.js';
 export type {
   CopyResult,
   DeliveredCopy,

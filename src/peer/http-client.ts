@@ -18,6 +18,7 @@ import { PEER_PROTOCOL_VERSION } from './types.js';
 import {
   assertWritableEvents,
   BodyTooLargeError,
+  DEFAULT_PEER_BASE_PATH,
   decodeUtf8,
   describeIssues,
   errorReplySchema,
@@ -42,6 +43,8 @@ export interface HttpPeerOptions {
   /**
    * Base URL of the remote's peer handler, including its base path, e.g.
    * `http://10.0.0.5:7070/edge-ha/v1`. `http:` or `https:`, without credentials, query or hash.
+   * A URL without a path (`http://10.0.0.5:7070`) gets the default base path `/edge-ha/v1`, as
+   * the CLI's `--peer` does; a handler mounted at the root needs its routes' real prefix.
    */
   readonly url: string | URL;
   /**
@@ -106,7 +109,10 @@ function parseBaseUrl(value: string | URL): URL {
   if (url.search !== '' || url.hash !== '') {
     throw invalidOption('url must not contain a query string or a hash.');
   }
-  url.pathname = url.pathname.replace(/\/+$/, '');
+  url.pathname =
+    url.pathname === '/' || url.pathname === ''
+      ? DEFAULT_PEER_BASE_PATH
+      : url.pathname.replace(/\/+$/, '');
   return url;
 }
 

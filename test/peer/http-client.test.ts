@@ -79,6 +79,25 @@ describe('httpPeer: requests it sends', () => {
     expect(requests[2]?.body).toEqual({ window: W, limit: 3 });
   });
 
+  it('a URL without a path gets the default base path /edge-ha/v1; a given path is kept', async () => {
+    const { url, requests } = await fake(() => [
+      200,
+      { instanceId: 'x', protocolVersion: 1, now: 5 },
+    ]);
+    const origin = url.replace(/\/edge-ha\/v1$/, '');
+    for (const base of [origin, `${origin}/`]) {
+      const peer = httpPeer({ url: base, token: TOKEN, timeoutMs: 2_000 });
+      expect(peer.label).toBe(`${origin}/edge-ha/v1`);
+      await peer.hello();
+    }
+    await httpPeer({ url: `${origin}/mounted/here/`, token: TOKEN, timeoutMs: 2_000 }).hello();
+    expect(requests.map((r) => r.path)).toEqual([
+      '/edge-ha/v1/hello',
+      '/edge-ha/v1/hello',
+      '/mounted/here/hello',
+    ]);
+  });
+
   it('rejects invalid call arguments with PEER_BAD_REQUEST without sending anything', async () => {
     const { peer, requests } = await fake(points([]));
     for (const call of [
