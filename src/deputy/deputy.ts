@@ -341,9 +341,12 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     return this.#running !== null;
   }
 
-  /** The ledger is empty and the last run ended finished_ok. */
+  /** The ledger holds no gap (follow-mode gaps aside) and the last run ended finished_ok. */
   get caughtUp(): boolean {
-    return this.#ledger.gaps.length === 0 && this.#lastRun?.state === 'finished_ok';
+    return (
+      this.#lastRun?.state === 'finished_ok' &&
+      this.#ledger.gaps.every((gap) => gap.reason === 'follow')
+    );
   }
 
   #progressKey(name: string): string {

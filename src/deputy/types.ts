@@ -346,7 +346,7 @@ export interface DeputySnapshot {
   readonly gaps: readonly SyncGap[];
   /** Windows recorded as not recoverable (older than `maxRecoveryMs`), newest last. */
   readonly unrecoverable: readonly TimeWindow[];
-  /** The ledger is empty and the last run ended finished_ok. */
+  /** The ledger holds no gap (follow-mode gaps aside) and the last run ended finished_ok. */
   readonly caughtUp: boolean;
   /** Label of the peer serving the current or last run. */
   readonly peer: string | null;

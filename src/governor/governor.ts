@@ -509,13 +509,8 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
 
   /** Caught up: started, and every deputy's last run ok with no gap left (follow gaps aside). */
   #isCaughtUp(): boolean {
-    return (
-      this.#startedAt !== null &&
-      this.#deputies.every((deputy) => {
-        const { lastRun, gaps } = deputy.snapshot();
-        return lastRun?.state === 'finished_ok' && gaps.every((gap) => gap.reason === 'follow');
-      })
-    );
+    // deputy.caughtUp, not a snapshot: this runs after every sync and on every readiness probe.
+    return this.#startedAt !== null && this.#deputies.every((deputy) => deputy.caughtUp);
   }
 
   /** After every sync: settle `whenCaughtUp()`, or schedule the next attempt. */
