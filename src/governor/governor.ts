@@ -56,6 +56,15 @@ export interface HAGovernorOptions {
    */
   readonly heartbeatIntervalMs?: number;
   /**
+   * Whether this store records data while the governor runs (a node). `false` for a one-shot
+   * catch-up of a store that records nothing itself (`edge-ha sync` on a file): the heartbeat is
+   * then written once, at start-up, as a clean stop at that time, and neither periodically nor by
+   * `close()`, so the next start-up treats everything after the start-up as downtime (what the
+   * peer recorded after the sync's merge margin was never pulled).
+   * @default true
+   */
+  readonly recordsWhileRunning?: boolean;
+  /**
    * Smallest clock-skew margin on each side of a downtime, ms (see `DeputyOptions.overlapMs`):
    * margins are `max(overlapMs, |skew| + 1000)` and are merged.
    * @default 60000
@@ -292,6 +301,7 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
   readonly #clock: Clock;
   readonly #intervalMs: number;
   readonly #lookbackMs: number;
+  readonly #records: boolean;
   readonly #messageLimit: number;
   readonly #deputies: Deputy[] = [];
   #startedAt: number | null = null;
@@ -347,6 +357,13 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     const maxClockSkewMs = nonNegative('maxClockSkewMs', options.maxClockSkewMs, 300_000, 1);
     const maxRecoveryMs = nonNegative('maxRecoveryMs', options.maxRecoveryMs, 7 * 86_400_000, 1);
     this.#lookbackMs = nonNegative('firstStartLookbackMs', options.firstStartLookbackMs, 0);
+    this.#records = options.recordsWhileRunning ?? true;
+    if (typeof this.#records !== 'boolean') {
+      throw new SyncError(
+        'SYNC_INVALID_OPTION',
+        'HAGovernor option recordsWhileRunning must be a boolean.',
+      );
+    }
     this.#messageLimit = nonNegative('syncStateLimit', options.syncStateLimit, 100, 1);
     const retry = options.retryEveryMs ?? {};
     if (retry === false) {
@@ -720,9 +737,9 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
       } else if (heartbeat === null) {
         this.#report('info', 'First start: no heartbeat recorded.');
       }
-      await this.#writeHeartbeat(startup, false);
+      await this.#writeHeartbeat(startup, !this.#records);
       if (!this.#closed) {
-        this.#scheduleHeartbeat();
+        if (this.#records) this.#scheduleHeartbeat();
         this.#scheduleFollow();
       }
     } finally {
@@ -878,6 +895,8 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     await Promise.all(this.#deputies.map((deputy) => deputy.close()));
     // A periodic heartbeat still being written must not land after the clean one.
     await this.#pendingBeat;
-    if (this.#startedAt !== null) await this.#writeHeartbeat(this.#clock.now(), true);
+    if (this.#startedAt !== null && this.#records) {
+      await this.#writeHeartbeat(this.#clock.now(), true);
+    }
   }
 }

@@ -171,3 +171,24 @@ describe('follow mode', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
+
+describe('recordsWhileRunning: false (a one-shot catch-up of a store that records nothing)', () => {
+  it('writes the heartbeat once, at start-up, as a clean stop; neither the timer nor close() moves it', async () => {
+    const { clock, peer } = linked(await memory(), 1_000);
+    const storage = await memory();
+    const governor = new HAGovernor({
+      storage,
+      peers: [peer],
+      clock,
+      heartbeatIntervalMs: 100,
+      recordsWhileRunning: false,
+    });
+    await governor.start();
+    const atStart = await storage.readSyncState(governor.heartbeatKey);
+    expect(atStart).toMatchObject({ at: 1_000, clean: true });
+    await clock.advanceAsync(1_000);
+    await governor.close();
+    expect(await storage.readSyncState(governor.heartbeatKey)).toEqual(atStart);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});

@@ -1,12 +1,11 @@
 /** `edge-ha sync --db <file> --peer <url>`: one catch-up run against a peer over HTTP. */
 
 import { isEdgeHaError } from '../../errors.js';
-import { writeHeartbeatRecord } from '../../governor/downtime.js';
 import { HAGovernor } from '../../governor/governor.js';
 import { httpPeer } from '../../peer/http-client.js';
 import type { RemotePeer } from '../../peer/types.js';
 import { openSqliteStorage } from '../../sqlite/adapter.js';
-import type { StorageAdapter, TimeWindow } from '../../storage/types.js';
+import type { TimeWindow } from '../../storage/types.js';
 import {
   formatOption,
   governorTuning,
@@ -84,6 +83,9 @@ export const runSync: CommandRun = async (args, io) => {
       storage,
       peers: remotes,
       ...tuning,
+      // A file being caught up records nothing itself: its heartbeat stays at the start-up, so the
+      // next start takes everything after it as downtime (a long sync leaves no hole).
+      recordsWhileRunning: false,
     });
     const output = attachSyncOutput(governor, log);
     io.signal?.addEventListener('abort', onAbort, { once: true });
@@ -137,12 +139,6 @@ export const runSync: CommandRun = async (args, io) => {
   } finally {
     io.signal?.removeEventListener('abort', onAbort);
     await governor?.close();
-    await markStopped(storage, governor, tuning.heartbeatIntervalMs).catch((error: unknown) =>
-      println(
-        io.stderr,
-        `edge-ha: heartbeat not reset to the start-up: ${error instanceof Error ? error.message : String(error)}`,
-      ),
-    );
     await storage.close();
   }
 };
@@ -164,23 +160,4 @@ async function firstUnanswered(
     }
   }
   return reasons.join('; ');
-}
-
-/**
- * `close()` records a clean stop at the end of the sync, as for a node that ran until then. This
- * file was not running: it recorded nothing after the start-up, and what its peer recorded after
- * the start-up's merge margin was not pulled. So the heartbeat is set back to the start-up: the
- * next start overwrites from there (a long sync must not leave a hole).
- */
-async function markStopped(
-  storage: StorageAdapter,
-  governor: HAGovernor | undefined,
-  intervalMs: number | undefined,
-): Promise<void> {
-  const startup = governor?.status().startedAt ?? null;
-  if (governor === undefined || startup === null) return;
-  await storage.writeSyncState(
-    governor.heartbeatKey,
-    writeHeartbeatRecord({ at: startup, clean: true, intervalMs: intervalMs ?? 10_000 }),
-  );
 }
