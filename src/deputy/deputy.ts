@@ -10,10 +10,10 @@
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from '../clock.js';
 import { isEdgeHaError, PeerError, SyncError } from '../errors.js';
-import { isHelloGaps, MAX_HELLO_GAPS, unionWindows } from '../peer/gaps.js';
+import { isHelloGaps, isTimeWindow, MAX_HELLO_GAPS, unionWindows } from '../peer/gaps.js';
 import { PEER_PROTOCOL_VERSION, type PeerHello, type RemotePeer } from '../peer/types.js';
 import type { EventRecord, StorageAdapter, SyncStateWrite, TimeWindow } from '../storage/types.js';
-import { MAX_PAGE_LIMIT } from '../storage/validate.js';
+import { compareCodePoints, MAX_PAGE_LIMIT } from '../storage/validate.js';
 import {
   addGap,
   applyMargins,
@@ -105,14 +105,7 @@ function positiveInteger(
 
 /** Validates a sync window; throws `SYNC_INVALID_WINDOW`. */
 export function assertSyncWindow(window: unknown): asserts window is TimeWindow {
-  const w = window as Partial<TimeWindow> | null;
-  if (
-    typeof w !== 'object' ||
-    w === null ||
-    !Number.isSafeInteger(w.from) ||
-    !Number.isSafeInteger(w.to) ||
-    (w.from as number) > (w.to as number)
-  ) {
+  if (!isTimeWindow(window)) {
     throw new SyncError(
       'SYNC_INVALID_WINDOW',
       `A sync window must be { from, to } with safe-integer epoch ms and from <= to; got ${JSON.stringify(window)}.`,
@@ -1117,7 +1110,9 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     }
     this.#remoteItems = new Set(remote);
     const items =
-      this.#itemList === 'local' ? local : [...new Set([...local, ...remote])].sort(byCodePoint);
+      this.#itemList === 'local'
+        ? local
+        : [...new Set([...local, ...remote])].sort(compareCodePoints);
     if (this.#itemList !== 'local') {
       // Adopted from the remote's list: trended locally from now on, even with nothing to pull.
       const known = new Set(local);
@@ -1424,10 +1419,6 @@ function noop(): void {
 
 function copyWindow(window: TimeWindow): TimeWindow {
   return { from: window.from, to: window.to };
-}
-
-function byCodePoint(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function checkHello(hello: unknown, label: string): asserts hello is PeerHello {

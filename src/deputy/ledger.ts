@@ -9,7 +9,7 @@
  */
 
 import { SyncError } from '../errors.js';
-import { unionWindows } from '../peer/gaps.js';
+import { isTimeWindow, unionWindows } from '../peer/gaps.js';
 import type { JsonObject, JsonValue, TimeWindow } from '../storage/types.js';
 
 /**
@@ -376,10 +376,7 @@ function isTime(value: unknown): value is number {
 }
 
 function readWindow(value: unknown): TimeWindow | null {
-  if (!isObject(value) || !isTime(value.from) || !isTime(value.to) || value.from > value.to) {
-    return null;
-  }
-  return { from: value.from, to: value.to };
+  return isTimeWindow(value) ? { from: value.from, to: value.to } : null;
 }
 
 const MODES: ReadonlySet<string> = new Set(['overwrite', 'merge']);
