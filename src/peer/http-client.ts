@@ -3,7 +3,7 @@
  * `fetch` that validates every reply before a deputy (or a write distributor) trusts it.
  */
 
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { isEdgeHaError, PeerError, type PeerErrorCode } from '../errors.js';
 import type { EventRecord, Page, PageRequest, Point, TimeWindow } from '../storage/types.js';
 import {
@@ -305,7 +305,7 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
     method: 'GET' | 'POST',
     route: string,
     body: unknown,
-    schema: z.ZodType<T>,
+    schema: z.ZodMiniType<T>,
     callOptions: PeerCallOptions | undefined,
     fast?: (json: unknown) => T | undefined,
   ): Promise<T> {

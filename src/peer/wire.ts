@@ -19,7 +19,7 @@
  * `{ error: { code, message } }`.
  */
 
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { StorageError } from '../errors.js';
 import type { EventRecord, JsonValue } from '../storage/types.js';
 import {
@@ -76,29 +76,31 @@ const timestamp = z.int();
 
 const windowSchema = z
   .strictObject({ from: timestamp, to: timestamp })
-  .refine((w) => w.from <= w.to, { message: 'window.from must be <= window.to' });
+  .check(z.refine((w) => w.from <= w.to, { message: 'window.from must be <= window.to' }));
 
 const wellFormed = (value: string): boolean => isWellFormedString(value);
 const itemId = z
   .string()
-  .min(1)
-  .max(MAX_ITEM_ID_LENGTH)
-  .refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' });
-const cursor = z.string().min(1).max(MAX_CURSOR_LENGTH);
+  .check(
+    z.minLength(1),
+    z.maxLength(MAX_ITEM_ID_LENGTH),
+    z.refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' }),
+  );
+const cursor = z.string().check(z.minLength(1), z.maxLength(MAX_CURSOR_LENGTH));
 
 /** Body of `POST /points`. */
-export const pointsRequestSchema: z.ZodType<PointsRequest> = z.strictObject({
+export const pointsRequestSchema: z.ZodMiniType<PointsRequest> = z.strictObject({
   item: itemId,
   window: windowSchema,
-  limit: z.int().min(1),
-  cursor: cursor.optional(),
+  limit: z.int().check(z.minimum(1)),
+  cursor: z.optional(cursor),
 });
 
 /** Body of `POST /events`. */
-export const eventsRequestSchema: z.ZodType<EventsRequest> = z.strictObject({
+export const eventsRequestSchema: z.ZodMiniType<EventsRequest> = z.strictObject({
   window: windowSchema,
-  limit: z.int().min(1),
-  cursor: cursor.optional(),
+  limit: z.int().check(z.minimum(1)),
+  cursor: z.optional(cursor),
 });
 
 /** Parsed body of `POST /points`. */
@@ -123,18 +125,20 @@ export interface EventsRequest {
   cursor?: string | undefined;
 }
 
-const pointSchema: z.ZodType<WirePoint> = z.strictObject({
+const pointSchema: z.ZodMiniType<WirePoint> = z.strictObject({
   t: timestamp,
-  v: z.union([z.number(), z.string().refine(wellFormed), z.boolean(), z.null()]),
-  q: z.int().min(0).max(MAX_QUALITY).optional(),
+  v: z.union([z.number(), z.string().check(z.refine(wellFormed)), z.boolean(), z.null()]),
+  q: z.optional(z.int().check(z.minimum(0), z.maximum(MAX_QUALITY))),
 });
 
-const eventSchema: z.ZodType<WireEvent> = z.strictObject({
+const eventSchema: z.ZodMiniType<WireEvent> = z.strictObject({
   id: z
     .string()
-    .min(1)
-    .max(MAX_EVENT_ID_LENGTH)
-    .refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' }),
+    .check(
+      z.minLength(1),
+      z.maxLength(MAX_EVENT_ID_LENGTH),
+      z.refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' }),
+    ),
   t: timestamp,
   body: z.custom<JsonValue>((value) => isJsonValue(value), {
     message: 'must be a JSON value (finite numbers, bounded nesting)',
@@ -173,12 +177,14 @@ export function assertWritableEvents(events: unknown): asserts events is readonl
 }
 
 /** An event as a write accepts it: the read rules plus well-formed strings inside the body. */
-const writableEventSchema: z.ZodType<WireEvent> = z.strictObject({
+const writableEventSchema: z.ZodMiniType<WireEvent> = z.strictObject({
   id: z
     .string()
-    .min(1)
-    .max(MAX_EVENT_ID_LENGTH)
-    .refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' }),
+    .check(
+      z.minLength(1),
+      z.maxLength(MAX_EVENT_ID_LENGTH),
+      z.refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' }),
+    ),
   t: timestamp,
   body: z.custom<JsonValue>((value) => isJsonValue(value) && isWellFormedJson(value), {
     message:
@@ -187,13 +193,13 @@ const writableEventSchema: z.ZodType<WireEvent> = z.strictObject({
 });
 
 /** Body of `POST /write/points`. */
-export const writePointsRequestSchema: z.ZodType<WritePointsRequest> = z.strictObject({
+export const writePointsRequestSchema: z.ZodMiniType<WritePointsRequest> = z.strictObject({
   item: itemId,
   points: z.array(pointSchema),
 });
 
 /** Body of `POST /write/events`. */
-export const writeEventsRequestSchema: z.ZodType<WriteEventsRequest> = z.strictObject({
+export const writeEventsRequestSchema: z.ZodMiniType<WriteEventsRequest> = z.strictObject({
   events: z.array(writableEventSchema),
 });
 
@@ -212,40 +218,41 @@ export interface WriteEventsRequest {
 }
 
 /** Reply of `POST /write/points`: how many points were stored. */
-export const writePointsReplySchema: z.ZodType<{ written: number }> = z.object({
-  written: z.int().min(0),
+export const writePointsReplySchema: z.ZodMiniType<{ written: number }> = z.object({
+  written: z.int().check(z.minimum(0)),
 });
 
 /** Reply of `POST /write/events`: how many events were new. */
-export const writeEventsReplySchema: z.ZodType<{ inserted: number }> = z.object({
-  inserted: z.int().min(0),
+export const writeEventsReplySchema: z.ZodMiniType<{ inserted: number }> = z.object({
+  inserted: z.int().check(z.minimum(0)),
 });
 
 /**
  * Reply of `GET /hello`. `gaps` (the windows the remote is missing itself) is optional: a peer
  * that does not send it, such as an older edge-ha of the same protocol, has none.
  */
-export const helloReplySchema: z.ZodType<{
+export const helloReplySchema: z.ZodMiniType<{
   instanceId: string;
   protocolVersion: number;
   now: number;
   gaps?: { from: number; to: number }[] | undefined;
 }> = z.object({
-  instanceId: z.string().min(1).max(MAX_ITEM_ID_LENGTH),
-  protocolVersion: z.int().min(0),
+  instanceId: z.string().check(z.minLength(1), z.maxLength(MAX_ITEM_ID_LENGTH)),
+  protocolVersion: z.int().check(z.minimum(0)),
   now: timestamp,
-  gaps: z
-    .array(
-      z
-        .object({ from: timestamp, to: timestamp })
-        .refine((w) => w.from <= w.to, { message: 'gap.from must be <= gap.to' }),
-    )
-    .max(MAX_HELLO_GAPS)
-    .optional(),
+  gaps: z.optional(
+    z
+      .array(
+        z
+          .object({ from: timestamp, to: timestamp })
+          .check(z.refine((w) => w.from <= w.to, { message: 'gap.from must be <= gap.to' })),
+      )
+      .check(z.maxLength(MAX_HELLO_GAPS)),
+  ),
 });
 
 /** Reply of `GET /items`. */
-export const itemsReplySchema: z.ZodType<{ items: string[] }> = z.object({
+export const itemsReplySchema: z.ZodMiniType<{ items: string[] }> = z.object({
   items: z.array(itemId),
 });
 
@@ -270,16 +277,18 @@ export interface WireEvent {
 }
 
 /** Reply of `POST /points`. */
-export const pointsReplySchema: z.ZodType<{ items: WirePoint[]; next: string | null }> = z.object({
-  items: z.array(pointSchema),
-  next: cursor.nullable(),
-});
+export const pointsReplySchema: z.ZodMiniType<{ items: WirePoint[]; next: string | null }> =
+  z.object({
+    items: z.array(pointSchema),
+    next: z.nullable(cursor),
+  });
 
 /** Reply of `POST /events`. */
-export const eventsReplySchema: z.ZodType<{ items: WireEvent[]; next: string | null }> = z.object({
-  items: z.array(eventSchema),
-  next: cursor.nullable(),
-});
+export const eventsReplySchema: z.ZodMiniType<{ items: WireEvent[]; next: string | null }> =
+  z.object({
+    items: z.array(eventSchema),
+    next: z.nullable(cursor),
+  });
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -368,18 +377,46 @@ export function parseEventsReplyFast(
 }
 
 /** An error reply `{ error: { code, message } }` (read leniently: it only improves a message). */
-export const errorReplySchema: z.ZodType<{ error: { code: string; message: string } }> = z.object({
-  error: z.object({ code: z.string().max(100), message: z.string() }),
-});
+export const errorReplySchema: z.ZodMiniType<{ error: { code: string; message: string } }> =
+  z.object({
+    error: z.object({ code: z.string().check(z.maxLength(100)), message: z.string() }),
+  });
+
+/** One zod issue in words: its own message when a check gave one, else a sentence from its code. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  // zod/mini loads no locale (and setting one is global to the host's zod): every built-in
+  // check reports "Invalid input", so the sentence is made here from the issue's data.
+  if (issue.message !== '' && issue.message !== 'Invalid input') return issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'too_small':
+      return issue.origin === 'string' || issue.origin === 'array'
+        ? `must have at least ${String(issue.minimum)} ${issue.origin === 'string' ? 'characters' : 'entries'}`
+        : `must be ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}`;
+    case 'too_big':
+      return issue.origin === 'string' || issue.origin === 'array'
+        ? `must have at most ${String(issue.maximum)} ${issue.origin === 'string' ? 'characters' : 'entries'}`
+        : `must be ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}`;
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length === 1 ? '' : 's'} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
+    case 'invalid_union':
+      return 'matches none of the allowed types';
+    case 'invalid_value':
+      return 'is not one of the allowed values';
+    default:
+      return 'is invalid';
+  }
+}
 
 /**
  * Describes the first few problems of a failed zod parse as `path: message; …`, for an error
  * message. Never includes the offending values.
  */
-export function describeIssues(error: z.ZodError, max = 3): string {
+export function describeIssues(error: z.core.$ZodError, max = 3): string {
   const parts = error.issues.slice(0, max).map((issue) => {
     const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
-    return `${path}: ${issue.message}`;
+    return `${path}: ${describeIssue(issue)}`;
   });
   if (error.issues.length > max) parts.push(`and ${error.issues.length - max} more`);
   return parts.join('; ');
