@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CliError, usageError } from './errors.js';
 import type { CliIo } from './io.js';
+import { didYouMean } from './suggest.js';
 
 /** One option of a command. */
 export interface OptionSpec {
@@ -68,8 +69,7 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw usageError(`${message.replace(/\.$/, '')}. Run \`edge-ha ${spec.name} --help\`.`);
+    throw usageError(`${describeParseError(spec, error)} Run \`edge-ha ${spec.name} --help\`.`);
   }
   const help = parsed.values.help === true;
   const [min, max] = spec.positionals;
@@ -85,6 +85,40 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
     positionals: parsed.positionals,
     help,
   };
+}
+
+/**
+ * A sentence for an error of `parseArgs`, in the command's own terms: the option as the user
+ * typed it, what was wrong, and the closest known option for a typo. `parseArgs`'s own messages
+ * (quoting, advice about `--`) are used only for an error this does not know.
+ */
+function describeParseError(spec: CommandSpec, error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  // parseArgs names the option in single quotes: '--fromat', '-x' or '--format <value>'.
+  const option = /'(?:-\w, )?(-{1,2}[^'\s,]+)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) {
+    const name = option.replace(/^-+/, '').split('=')[0] ?? '';
+    const known = ['help', ...Object.keys(spec.options)];
+    const hint = didYouMean(name, known, (word) => `--${word}`);
+    return `\`edge-ha ${spec.name}\` has no option ${option.split('=')[0]}.${hint}`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
+    const name = option.replace(/^-+/, '');
+    const options: [string, Pick<OptionSpec, 'type' | 'short' | 'placeholder'>][] = [
+      ['help', { type: 'boolean', short: 'h' }],
+      ...Object.entries(spec.options),
+    ];
+    const long = options.find(([key, value]) => key === name || value.short === name);
+    if (long !== undefined && long[1].type === 'string') {
+      return `--${long[0]} needs a value: --${long[0]} ${long[1].placeholder ?? '<value>'}.`;
+    }
+    if (long !== undefined) return `--${long[0]} is a flag and takes no value.`;
+  }
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+    return `\`edge-ha ${spec.name}\` takes no arguments.`;
+  }
+  return `${message.replace(/\.$/, '')}.`;
 }
 
 /** Wraps text at `width` columns on word boundaries. */

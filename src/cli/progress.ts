@@ -21,14 +21,51 @@ export interface ProgressView {
   readonly events: number;
 }
 
-/** Renders the bar text of one view (without control characters). */
-export function renderBar(view: ProgressView, width = 24): string {
+/** How long a piece of work has run and how fast it goes, for the bar on a terminal. */
+export interface ProgressTiming {
+  /** Milliseconds since the first view of this label. */
+  readonly elapsedMs: number;
+}
+
+/** `m:ss` (or `h:mm:ss`) of a duration. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = String(total % 60).padStart(2, '0');
+  return hours > 0
+    ? `${hours}:${String(minutes).padStart(2, '0')}:${seconds}`
+    : `${minutes}:${seconds}`;
+}
+
+/** A rate with a k/M suffix: `850/s`, `12.5 k/s`, `2.1 M/s`. */
+export function formatRate(perSecond: number): string {
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(1)} M/s`;
+  if (perSecond >= 1e4) return `${(perSecond / 1e3).toFixed(1)} k/s`;
+  return `${Math.round(perSecond)}/s`;
+}
+
+/**
+ * Renders the bar text of one view (without control characters). With `timing`, the elapsed
+ * time, the rate of records (points, or events for the events deputy) and, once some units are
+ * done out of a known total, the estimated time left (`ETA`, by the units' rate so far).
+ */
+export function renderBar(view: ProgressView, width = 24, timing?: ProgressTiming): string {
   const total = view.total ?? 0;
   const ratio = total > 0 ? Math.min(1, view.done / total) : view.done > 0 ? 1 : 0;
   const filled = Math.round(ratio * width);
   const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
   const count = view.total === undefined ? `${view.done}` : `${view.done}/${view.total}`;
-  return `${view.label.padEnd(7)} [${bar}] ${count} ${view.unit ?? 'items'}  points ${view.points}  events ${view.events}`;
+  const text = `${view.label.padEnd(7)} [${bar}] ${count} ${view.unit ?? 'items'}  points ${view.points}  events ${view.events}`;
+  if (timing === undefined) return text;
+  const seconds = timing.elapsedMs / 1000;
+  const records = view.points + view.events;
+  const parts = [`elapsed ${formatDuration(timing.elapsedMs)}`];
+  if (seconds > 0 && records > 0) parts.unshift(`${formatRate(records / seconds)}`);
+  if (view.total !== undefined && view.done > 0 && view.done < view.total) {
+    parts.push(`ETA ${formatDuration((timing.elapsedMs * (view.total - view.done)) / view.done)}`);
+  }
+  return `${text}  ${parts.join('  ')}`;
 }
 
 /**
@@ -39,20 +76,29 @@ export class ProgressPrinter {
   readonly #stream: CliStream;
   readonly #tty: boolean;
   readonly #indent: string;
+  readonly #now: () => number;
+  readonly #started = new Map<string, number>();
   #bar: string | undefined;
   #lastPlain = '';
 
-  /** @param indent - Prefix of every line and of the bar. */
-  constructor(stream: CliStream, indent = '') {
+  /**
+   * @param indent - Prefix of every line and of the bar.
+   * @param now - The clock of the elapsed time and rates, in ms (default `performance.now`).
+   */
+  constructor(stream: CliStream, indent = '', now: () => number = () => performance.now()) {
     this.#stream = stream;
     this.#tty = stream.isTTY === true;
     this.#indent = indent;
+    this.#now = now;
   }
 
-  /** Shows the current progress. */
+  /** Shows the current progress (on a terminal with elapsed time, rate and ETA). */
   update(view: ProgressView): void {
-    const text = `${this.#indent}${renderBar(view)}`;
     if (this.#tty) {
+      const now = this.#now();
+      const started = this.#started.get(view.label) ?? now;
+      this.#started.set(view.label, started);
+      const text = `${this.#indent}${renderBar(view, 24, { elapsedMs: now - started })}`;
       this.#bar = text;
       this.#stream.write(`\r\x1b[2K${text}`);
       return;

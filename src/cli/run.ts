@@ -5,11 +5,12 @@
  */
 
 import { createRequire } from 'node:module';
-import { formatHelp, parseCommand } from './args.js';
+import { formatHelp, parseCommand, wrap } from './args.js';
 import type { Command } from './command.js';
 import { EXIT, exitCodeOf, formatError, usageError } from './errors.js';
 import { type CliIo, println } from './io.js';
 import { DEMO, NODES, POLICY_ID, POLICY_VALIDATE, SERVE, STATUS, SYNC } from './specs.js';
+import { didYouMean } from './suggest.js';
 
 /** Every command, by its full name. */
 export const COMMANDS: readonly Command[] = [
@@ -47,14 +48,38 @@ export function mainHelp(): string {
     'Commands:',
     ...COMMANDS.map((command) => {
       const left = `${command.spec.name}${command.spec.args ? ` ${command.spec.args}` : ''}`;
-      const summary = command.spec.summary.split(/(?<=[.:])\s/)[0] ?? '';
-      return `  ${left.padEnd(width + 1)}  ${summary}`;
+      return listing(left, width + 1, command.spec.summary);
     }),
     '',
     'Run `edge-ha <command> --help` for the options of a command.',
     'Exit codes: 0 ok, 1 failure (invalid policies, failed sync or verification), 2 usage error.',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The first sentence of a summary (up to the first `. ` — never cut at a colon). */
+export function firstSentence(summary: string): string {
+  return summary.split(/(?<=\.)\s/)[0] ?? summary;
+}
+
+/**
+ * One command in a listing: its name padded to `width`, then the first sentence of its summary
+ * wrapped at 100 columns, continuation lines indented under the summary.
+ */
+function listing(left: string, width: number, summary: string): string {
+  const indent = 2 + width + 2;
+  const text = wrap(firstSentence(summary), Math.max(40, 100 - indent));
+  return `  ${left.padEnd(width)}  ${text.split('\n').join(`\n${' '.repeat(indent)}`)}`;
+}
+
+/** The words a user may type first: the commands, their groups and the global flags. */
+function firstWords(): Set<string> {
+  return new Set([
+    ...COMMANDS.map((command) => command.spec.name.split(' ')[0] ?? ''),
+    'help',
+    '--help',
+    '--version',
+  ]);
 }
 
 function findCommand(
@@ -100,19 +125,28 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (!found) {
       const group = COMMANDS.filter((command) => command.spec.name.startsWith(`${first} `));
       if (group.length > 0 && (argv[1] === undefined || argv[1] === '--help' || argv[1] === '-h')) {
+        const lefts = group.map(
+          (command) =>
+            `edge-ha ${command.spec.name}${command.spec.args ? ` ${command.spec.args}` : ''}`,
+        );
+        const width = Math.max(...lefts.map((left) => left.length));
         io.stdout.write(
           `Usage: edge-ha ${first} <${group.map((command) => command.spec.name.split(' ')[1]).join('|')}> ...\n\n${group
-            .map(
-              (command) =>
-                `  edge-ha ${command.spec.name} ${command.spec.args ?? ''}  ${command.spec.summary.split(/(?<=[.:])\s/)[0]}`,
-            )
+            .map((command, i) => listing(lefts[i] ?? '', width, command.spec.summary))
             .join('\n')}\n`,
         );
         return argv[1] === undefined ? EXIT.usage : EXIT.ok;
       }
-      throw usageError(
-        `Unknown command "${argv.slice(0, group.length > 0 ? 2 : 1).join(' ')}". Run \`edge-ha --help\`.`,
-      );
+      const typed = argv.slice(0, group.length > 0 ? 2 : 1).join(' ');
+      const hint =
+        group.length > 0
+          ? didYouMean(
+              argv[1] ?? '',
+              group.map((command) => command.spec.name.split(' ')[1] ?? ''),
+              (word) => `"${first} ${word}"`,
+            )
+          : didYouMean(first, firstWords());
+      throw usageError(`Unknown command "${typed}".${hint} Run \`edge-ha --help\`.`);
     }
     const args = parseCommand(found.command.spec, found.rest);
     if (args.help) {

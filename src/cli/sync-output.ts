@@ -96,11 +96,16 @@ export function attachSyncOutput(
   };
 }
 
-/** One gap as a line: `gap 3 [1700000000000, 1700000060000) 60 s overwrite (downtime)`. */
+/**
+ * One gap as a line, with ISO 8601 UTC times:
+ * `gap 3 [2023-11-14T22:13:20.000Z, 2023-11-14T22:14:20.000Z) 60 s overwrite (downtime)`.
+ * (`--format json` keeps epoch milliseconds.)
+ */
 export function formatGap(gap: SyncGap): string {
   const seconds = (gap.to - gap.from) / 1000;
   const pending = gap.pendingMargins === null ? '' : ', clock-skew margins pending';
-  return `gap ${gap.id} [${gap.from}, ${gap.to}) ${seconds} s ${gap.mode} (${gap.reason}${pending})`;
+  const iso = (t: number): string => new Date(t).toISOString();
+  return `gap ${gap.id} [${iso(gap.from)}, ${iso(gap.to)}) ${seconds} s ${gap.mode} (${gap.reason}${pending})`;
 }
 
 /** The gaps of a run, one line each (`nothing to sync` for none). */

@@ -65,7 +65,9 @@ describe('edge-ha sync --mode (the real bin)', () => {
     expect(merged.stderr).toBe('');
     expect(merged.code).toBe(0);
     expect(merged.stdout).toContain('(merge)');
-    expect(merged.stdout).toContain(`gap 1 [${FROM}, ${TO}) 60 s merge (requested)`);
+    expect(merged.stdout).toContain(
+      `gap 1 [${new Date(FROM).toISOString()}, ${new Date(TO).toISOString()}) 60 s merge (requested)`,
+    );
     expect(merged.stdout).toContain('[series] finished_ok (5)');
     expect(merged.stdout).toContain('1/1 items, 59 points'); // all but the one A already had
     let points = await pointsOf(file);
@@ -81,7 +83,9 @@ describe('edge-ha sync --mode (the real bin)', () => {
     expect(overwritten.stderr).toBe('');
     expect(overwritten.code).toBe(0);
     expect(overwritten.stdout).toContain('(overwrite)');
-    expect(overwritten.stdout).toMatch(/^gap \d+ \[\d+, \d+\) 60 s overwrite \(requested\)$/m);
+    expect(overwritten.stdout).toMatch(
+      /^gap \d+ \[\d{4}-\d\d-\d\dT[\d:.]+Z, \d{4}-\d\d-\d\dT[\d:.]+Z\) 60 s overwrite \(requested\)$/m,
+    );
     expect(overwritten.stdout.trimEnd().endsWith('sync finished_ok')).toBe(true);
     points = await pointsOf(file);
     expect(points).toEqual(Array.from({ length: 60 }, (_, i) => ({ t: FROM + i * 1_000, v: i })));
@@ -146,9 +150,15 @@ describe('edge-ha serve, stopped with Ctrl-C and started again (the real bin)', 
     expect(run.code).toBe(0);
     const gapLines = run.stdout.split('\n').filter((line) => line.startsWith('gap '));
     expect(gapLines).toEqual([
-      expect.stringMatching(/^gap \d+ \[\d+, \d+\) [\d.]+ s merge \(margin\)$/),
-      expect.stringMatching(/^gap \d+ \[\d+, \d+\) [\d.]+ s overwrite \(downtime\)$/),
-      expect.stringMatching(/^gap \d+ \[\d+, \d+\) [\d.]+ s merge \(margin\)$/),
+      expect.stringMatching(
+        /^gap \d+ \[\d{4}-\d\d-\d\dT[\d:.]+Z, \d{4}-\d\d-\d\dT[\d:.]+Z\) [\d.]+ s merge \(margin\)$/,
+      ),
+      expect.stringMatching(
+        /^gap \d+ \[\d{4}-\d\d-\d\dT[\d:.]+Z, \d{4}-\d\d-\d\dT[\d:.]+Z\) [\d.]+ s overwrite \(downtime\)$/,
+      ),
+      expect.stringMatching(
+        /^gap \d+ \[\d{4}-\d\d-\d\dT[\d:.]+Z, \d{4}-\d\d-\d\dT[\d:.]+Z\) [\d.]+ s merge \(margin\)$/,
+      ),
     ]);
     expect(run.stdout).toContain('[series] finished_ok (5)');
     expect(run.stdout).not.toContain('not caught up');

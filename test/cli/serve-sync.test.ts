@@ -93,7 +93,9 @@ describe('edge-ha serve + edge-ha sync over loopback', () => {
       `for [${new Date(WINDOW.from).toISOString()}, ${new Date(WINDOW.to).toISOString()}) (merge)`,
     );
     // A window given on the command line is synced however old it is (here: years).
-    expect(run.stdout).toContain(`gap 1 [${WINDOW.from}, ${WINDOW.to}) 600 s merge (requested)`);
+    expect(run.stdout).toContain(
+      `gap 1 [${new Date(WINDOW.from).toISOString()}, ${new Date(WINDOW.to).toISOString()}) 600 s merge (requested)`,
+    );
     expect(run.stdout).not.toContain('SYNC_UNRECOVERABLE');
     expect(run.stdout).not.toContain('left in the ledger');
     expect(run.stdout).toContain('[series] finished_ok (5)');
@@ -170,7 +172,9 @@ describe('edge-ha serve + edge-ha sync over loopback', () => {
     );
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('(downtime and gap ledger)');
-    expect(run.stdout).toMatch(/^gap 1 \[\d+, \d+\) [\d.]+ s merge \(firstStart\)$/m);
+    expect(run.stdout).toMatch(
+      /^gap 1 \[\d{4}-\d\d-\d\dT[\d:.]+Z, \d{4}-\d\d-\d\dT[\d:.]+Z\) [\d.]+ s merge \(firstStart\)$/m,
+    );
     expect(run.stdout).toContain('2/2 items, 3000 points');
     expect(run.stdout).toContain('120 of 120 events inserted');
   });
@@ -302,7 +306,9 @@ describe('edge-ha serve + edge-ha sync over loopback', () => {
     controller.abort();
     expect(await done).toBe(0);
     expect(out.text).toContain(`catching up from ${url}`);
-    expect(out.text).toMatch(/^gap 1 \[\d+, \d+\) [\d.]+ s merge \(firstStart\)$/m);
+    expect(out.text).toMatch(
+      /^gap 1 \[\d{4}-\d\d-\d\dT[\d:.]+Z, \d{4}-\d\d-\d\dT[\d:.]+Z\) [\d.]+ s merge \(firstStart\)$/m,
+    );
     expect(out.text).not.toContain('not caught up');
     expect(out.text).toMatch(/\[series\] 4 waiting_for_reply -> 5 finished_ok/);
     expect(out.text).toContain('[series] finished_ok (5)');

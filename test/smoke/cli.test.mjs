@@ -79,7 +79,10 @@ test('edge-ha sync merges by default and lets the peer win with --mode overwrite
 
   const merged = await start(['sync', '--db', file, '--peer', url, ...window]).exited;
   assert.equal(merged.code, 0, merged.stdout + merged.stderr);
-  assert.match(merged.stdout, /^gap 1 \[\d+, \d+\) 10 s merge \(requested\)$/m);
+  assert.match(
+    merged.stdout,
+    /^gap 1 \[\d{4}-\d\d-\d\dT[\d:.]+Z, \d{4}-\d\d-\d\dT[\d:.]+Z\) 10 s merge \(requested\)$/m,
+  );
   assert.equal((await readPoints(file)).find((p) => p.t === FROM + 3_000)?.v, 'mine');
 
   const overwritten = await start([
@@ -89,7 +92,10 @@ test('edge-ha sync merges by default and lets the peer win with --mode overwrite
     'overwrite',
   ]).exited;
   assert.equal(overwritten.code, 0, overwritten.stdout + overwritten.stderr);
-  assert.match(overwritten.stdout, /^gap \d+ \[\d+, \d+\) 10 s overwrite \(requested\)$/m);
+  assert.match(
+    overwritten.stdout,
+    /^gap \d+ \[\d{4}-\d\d-\d\dT[\d:.]+Z, \d{4}-\d\d-\d\dT[\d:.]+Z\) 10 s overwrite \(requested\)$/m,
+  );
   assert.deepEqual(
     (await readPoints(file)).map((p) => p.v),
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
