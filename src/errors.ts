@@ -6,15 +6,25 @@
  * @module
  */
 
+import type { DeputyRunSummary } from './deputy/types.js';
+
 const BRAND: unique symbol = Symbol.for('edge-ha.error') as never;
 
-/** Options accepted by every edge-ha error constructor. */
+/**
+ * Options accepted by every edge-ha error constructor.
+ *
+ * @group Errors
+ */
 export interface EdgeHaErrorOptions {
   /** The underlying error or value that caused this one. */
   cause?: unknown;
 }
 
-/** The plain JSON form of an {@link EdgeHaError}. */
+/**
+ * The plain JSON form of an {@link EdgeHaError}.
+ *
+ * @group Errors
+ */
 export interface EdgeHaErrorJSON {
   /** The subclass name. */
   name: string;
@@ -29,13 +39,19 @@ export interface EdgeHaErrorJSON {
  *
  * @example
  * ```ts
+ * import { isEdgeHaError, parsePolicies } from 'edge-ha';
+ *
+ * declare const text: string; // a policy file's text
+ *
  * try {
  *   parsePolicies(text);
  * } catch (error) {
- *   if (isEdgeHaError(error, 'POLICY_SYNTAX')) console.error(error.message);
+ *   if (isEdgeHaError(error, 'POLICY_SYNTAX')) console.error(error.code, error.message);
  *   else throw error;
  * }
  * ```
+ *
+ * @group Errors
  */
 export class EdgeHaError extends Error {
   /** Stable machine-readable code, e.g. `POLICY_SYNTAX`. Codes are documented and never reused. */
@@ -58,7 +74,11 @@ export class EdgeHaError extends Error {
   }
 }
 
-/** Codes of {@link PolicyError}. */
+/**
+ * Codes of {@link PolicyError}.
+ *
+ * @group Errors
+ */
 export type PolicyErrorCode =
   /** The text is not valid JSON / Python-literal syntax; `line` and `column` say where. */
   | 'POLICY_SYNTAX'
@@ -79,7 +99,11 @@ export type PolicyErrorCode =
   /** A JS value given as a policy is not JSON-like (undefined, function, NaN, class instance, cycle…). */
   | 'POLICY_VALUE';
 
-/** One problem found in a policy set (see `validatePolicies`). */
+/**
+ * One problem found in a policy set (see `validatePolicies`).
+ *
+ * @group Errors
+ */
 export interface PolicyIssue {
   /** Stable code of the rule, e.g. `OPERATOR_DUPLICATE_ADDRESS`. */
   readonly code: string;
@@ -95,7 +119,11 @@ export interface PolicyIssue {
   readonly message: string;
 }
 
-/** Extra detail a {@link PolicyError} may carry. */
+/**
+ * Extra detail a {@link PolicyError} may carry.
+ *
+ * @group Errors
+ */
 export interface PolicyErrorDetails extends EdgeHaErrorOptions {
   /** 1-based line of a syntax error. */
   line?: number;
@@ -109,7 +137,11 @@ export interface PolicyErrorDetails extends EdgeHaErrorOptions {
   issues?: readonly PolicyIssue[];
 }
 
-/** Thrown when policy text or a policy set is malformed or invalid. */
+/**
+ * Thrown when policy text or a policy set is malformed or invalid.
+ *
+ * @group Errors
+ */
 export class PolicyError extends EdgeHaError {
   declare readonly code: PolicyErrorCode;
   /** 1-based line of a syntax error. */
@@ -133,7 +165,11 @@ export class PolicyError extends EdgeHaError {
   }
 }
 
-/** Codes of {@link TopologyError}. */
+/**
+ * Codes of {@link TopologyError}.
+ *
+ * @group Errors
+ */
 export type TopologyErrorCode =
   /** The policy set given to the topology is invalid; `issues` lists why. */
   | 'TOPOLOGY_INVALID_POLICIES'
@@ -146,7 +182,11 @@ export type TopologyErrorCode =
   /** An argument of a topology call is invalid. */
   | 'TOPOLOGY_INVALID_ARGUMENT';
 
-/** Extra detail a {@link TopologyError} may carry. */
+/**
+ * Extra detail a {@link TopologyError} may carry.
+ *
+ * @group Errors
+ */
 export interface TopologyErrorDetails extends EdgeHaErrorOptions {
   /** Validation issues, for `TOPOLOGY_INVALID_POLICIES`. */
   issues?: readonly PolicyIssue[];
@@ -154,7 +194,11 @@ export interface TopologyErrorDetails extends EdgeHaErrorOptions {
   clusters?: readonly string[];
 }
 
-/** Thrown by the topology (routing) module. */
+/**
+ * Thrown by the topology (routing) module.
+ *
+ * @group Errors
+ */
 export class TopologyError extends EdgeHaError {
   declare readonly code: TopologyErrorCode;
   /** Validation issues, for `TOPOLOGY_INVALID_POLICIES`; otherwise empty. */
@@ -169,21 +213,25 @@ export class TopologyError extends EdgeHaError {
   }
 }
 
-/** Codes of {@link StorageError}. */
+/**
+ * Codes of {@link StorageError}.
+ *
+ * @group Errors
+ */
 export type StorageErrorCode =
   /** The adapter was closed; every call after `close()` fails with this code. */
   | 'STORAGE_CLOSED'
   /** A window is not `[from, to)` with safe-integer bounds and `from <= to`. */
   | 'STORAGE_INVALID_WINDOW'
-  /** A cursor was not produced by this adapter for this read, or is corrupt. */
+  /** A cursor was not produced by this adapter for this read, is corrupt or altered, or is longer than 4096 characters. */
   | 'STORAGE_INVALID_CURSOR'
   /** A page limit is not an integer within the allowed range. */
   | 'STORAGE_INVALID_PAGE'
-  /** An item id is empty, too long or not a string. */
+  /** An item id is empty, too long, not a string, or contains a lone UTF-16 surrogate. */
   | 'STORAGE_INVALID_ITEM'
   /** A point or event is malformed (bad timestamp, value type, quality, id, body). */
   | 'STORAGE_INVALID_RECORD'
-  /** A value is outside what the adapter can store (non-finite number, huge string, …). */
+  /** A point value the adapter cannot store: a non-finite number or a string with a lone UTF-16 surrogate. */
   | 'STORAGE_VALUE_OUT_OF_RANGE'
   /** A point given to `replacePoints` or `mergePoints` lies outside its window (a repeated timestamp is `STORAGE_INVALID_RECORD`). */
   | 'STORAGE_POINT_OUTSIDE_WINDOW'
@@ -191,12 +239,29 @@ export type StorageErrorCode =
   | 'STORAGE_INVALID_SYNC_STATE'
   /** The stored schema is newer than this adapter understands, or otherwise unusable. */
   | 'STORAGE_SCHEMA'
-  /** An optional dependency of the adapter is missing (e.g. `better-sqlite3`). */
+  /** An optional dependency of the adapter is missing (e.g. `better-sqlite3`, `pg`, or the TimescaleDB extension that `timescale: 'require'` asks for). */
   | 'STORAGE_DEPENDENCY_MISSING'
+  /**
+   * An option given to an adapter's open function is invalid (e.g. `openPostgresStorage` with
+   * both or neither of `pool` and `connectionString`, or a schema name that is not a safe
+   * identifier). Fix the option; nothing was opened.
+   */
+  | 'STORAGE_INVALID_OPTIONS'
+  /** A method of the adapter is not implemented yet (the methods of `examples/skeleton-adapter.ts` until you fill them in). */
+  | 'STORAGE_NOT_IMPLEMENTED'
+  /**
+   * The store's file is damaged: the integrity check at open (`PRAGMA quick_check` of the SQLite
+   * adapter) or a read found corrupt pages. The message names the file and the first problems.
+   */
+  | 'STORAGE_CORRUPT'
   /** The underlying store failed (I/O error, constraint, corrupted file, a stored record that does not parse). */
   | 'STORAGE_BACKEND';
 
-/** Thrown by storage adapters. Integrators' own adapters should throw it too. */
+/**
+ * Thrown by storage adapters. Integrators' own adapters should throw it too.
+ *
+ * @group Errors
+ */
 export class StorageError extends EdgeHaError {
   declare readonly code: StorageErrorCode;
 
@@ -205,7 +270,11 @@ export class StorageError extends EdgeHaError {
   }
 }
 
-/** Codes of {@link PeerError}. */
+/**
+ * Codes of {@link PeerError}.
+ *
+ * @group Errors
+ */
 export type PeerErrorCode =
   /** The remote could not be reached (connection refused, DNS, reset). Transient. */
   | 'PEER_UNREACHABLE'
@@ -223,12 +292,22 @@ export type PeerErrorCode =
   | 'PEER_BAD_REPLY'
   /** The remote speaks a protocol version we do not support. Permanent. */
   | 'PEER_PROTOCOL'
+  /**
+   * The TLS handshake failed: the remote's certificate does not verify (unknown CA, wrong name,
+   * expired), the remote refused our client certificate (or its absence), or it does not speak
+   * TLS. Permanent: fix `tls` (`ca`, `cert`, `key`, `servername`) or the remote's certificate.
+   */
+  | 'PEER_TLS'
   /** The request was aborted through its `AbortSignal`. */
   | 'PEER_ABORTED'
   /** An option given to `httpPeer` or `createPeerHandler` is invalid (bad URL, empty token, …). */
   | 'PEER_INVALID_OPTION';
 
-/** Extra detail a {@link PeerError} may carry. */
+/**
+ * Extra detail a {@link PeerError} may carry.
+ *
+ * @group Errors
+ */
 export interface PeerErrorDetails extends EdgeHaErrorOptions {
   /** Whether retrying the same request may succeed. Defaults from the code. */
   transient?: boolean;
@@ -242,7 +321,11 @@ const TRANSIENT_PEER_CODES: ReadonlySet<string> = new Set([
   'PEER_UNAVAILABLE',
 ]);
 
-/** Thrown by remote peers (the transport between a deputy and the instance it pulls from). */
+/**
+ * Thrown by remote peers (the transport between a deputy and the instance it pulls from).
+ *
+ * @group Errors
+ */
 export class PeerError extends EdgeHaError {
   declare readonly code: PeerErrorCode;
   /** Whether retrying the same request may succeed (network trouble, 5xx, timeouts). */
@@ -257,7 +340,11 @@ export class PeerError extends EdgeHaError {
   }
 }
 
-/** Codes of {@link SyncError}. */
+/**
+ * Codes of {@link SyncError}.
+ *
+ * @group Errors
+ */
 export type SyncErrorCode =
   /** The run was cancelled through `cancel()` or an `AbortSignal`. */
   | 'SYNC_CANCELLED'
@@ -292,7 +379,11 @@ export type SyncErrorCode =
   /** The state machine was asked for a transition not in its table (a bug in edge-ha). */
   | 'SYNC_ILLEGAL_TRANSITION';
 
-/** Thrown by deputies and the governor. */
+/**
+ * Thrown by deputies and the governor.
+ *
+ * @group Errors
+ */
 export class SyncError extends EdgeHaError {
   declare readonly code: SyncErrorCode;
 
@@ -302,13 +393,75 @@ export class SyncError extends EdgeHaError {
 }
 
 /**
+ * Extra detail a {@link SyncAbortError} carries.
+ *
+ * @group Errors
+ */
+export interface SyncAbortErrorDetails extends EdgeHaErrorOptions {
+  /** The summaries of the runs the abort ended (empty when no run had started). */
+  summaries?: readonly DeputyRunSummary[];
+}
+
+/**
+ * How `deputy.run()`, `governor.start()`, `sync()`, `resync()` and `whenCaughtUp()` reject when
+ * the caller's `signal` aborts, the way Node.js APIs do: `name` is `'AbortError'`, `cause` is
+ * `signal.reason`, and `code` is `SYNC_CANCELLED`. A signal already aborted at the call starts
+ * nothing; one that aborts a run in flight ends it `finished_with_error` (a `SYNC_CANCELLED`
+ * SyncState error, the gaps stay in the ledger) and `summaries` holds what the run did.
+ *
+ * @example
+ * ```ts
+ * import { type HAGovernor, SyncAbortError } from 'edge-ha';
+ *
+ * declare const governor: HAGovernor;
+ *
+ * try {
+ *   await governor.sync({ signal: AbortSignal.timeout(60_000) });
+ * } catch (error) {
+ *   // or, as for any abort in Node.js: error instanceof Error && error.name === 'AbortError'
+ *   if (error instanceof SyncAbortError) console.log('sync aborted after', error.summaries.length, 'runs');
+ *   else throw error;
+ * }
+ * ```
+ *
+ * @group Errors
+ */
+export class SyncAbortError extends SyncError {
+  declare readonly code: 'SYNC_CANCELLED';
+  /** The summaries of the runs the abort ended (empty when no run had started). */
+  readonly summaries: readonly DeputyRunSummary[];
+
+  constructor(message: string, details: SyncAbortErrorDetails = {}) {
+    super('SYNC_CANCELLED', message, 'cause' in details ? { cause: details.cause } : undefined);
+    this.summaries = details.summaries ?? [];
+  }
+
+  /** Always `'AbortError'`, as for the abort errors of Node.js and `fetch`. */
+  override get name(): 'AbortError' {
+    return 'AbortError';
+  }
+}
+
+/**
  * Whether `value` is an edge-ha error, optionally with a given code. Works across duplicate
  * copies of the package because it checks a global symbol brand, not `instanceof`.
  *
  * @example
  * ```ts
- * if (isEdgeHaError(error, 'STORAGE_CLOSED')) reopen();
+ * import { isEdgeHaError, type StorageAdapter } from 'edge-ha';
+ *
+ * declare const storage: StorageAdapter;
+ * declare function reopen(): Promise<void>; // your own recovery
+ *
+ * try {
+ *   await storage.appendPoints('boiler.temp', [{ t: Date.now(), v: 71.5 }]);
+ * } catch (error) {
+ *   if (isEdgeHaError(error, 'STORAGE_CLOSED')) await reopen();
+ *   else throw error;
+ * }
  * ```
+ *
+ * @group Errors
  */
 export function isEdgeHaError(value: unknown, code?: string): value is EdgeHaError {
   if (typeof value !== 'object' || value === null) return false;

@@ -3,7 +3,8 @@
  *
  * - Policies: parse, identify, stamp and validate AnyLog-compatible cluster and operator policies.
  * - Topology: resolve which operators hold a table, route queries and writes, report HA state.
- * - Storage: the adapter contract and an in-memory adapter (SQLite in `edge-ha/sqlite`).
+ * - Storage: the adapter contract, an in-memory adapter (SQLite in `edge-ha/sqlite`) and the
+ *   adapter kit for your own adapter: the contract's validators, limits and cursor codec.
  * - Sync: deputies and the HA governor that back-fill a restarted instance from a peer.
  *
  * @module edge-ha
@@ -148,6 +149,14 @@ export {
   stampPolicy,
   validatePolicies,
 } from './policy/index.js';
+// The adapter kit: the contract's validators, limits and cursor codec, for your own adapter.
+export type { EventCursorKey } from './storage/cursor.js';
+export {
+  decodeEventCursor,
+  decodePointCursor,
+  encodeEventCursor,
+  encodePointCursor,
+} from './storage/cursor.js';
 export type { IterateOptions } from './storage/iterate.js';
 export { collect, iterateEvents, iteratePoints } from './storage/iterate.js';
 export type { MemoryStorageAdapterOptions } from './storage/memory.js';
@@ -167,6 +176,36 @@ export type {
   SyncWriteOptions,
   TimeWindow,
 } from './storage/types.js';
+export type { EncodedSyncState } from './storage/validate.js';
+export {
+  assertEvent,
+  assertEvents,
+  assertItemId,
+  assertItemIds,
+  assertJsonValue,
+  assertPageRequest,
+  assertPoint,
+  assertPoints,
+  assertPointsInWindow,
+  assertPointValue,
+  assertSyncKey,
+  assertWindow,
+  compareCodePoints,
+  decodeSyncState,
+  encodeSyncState,
+  encodeSyncWriteOptions,
+  isJsonValue,
+  isWellFormedString,
+  MAX_BODY_DEPTH,
+  MAX_CURSOR_LENGTH,
+  MAX_EVENT_ID_LENGTH,
+  MAX_ITEM_ID_LENGTH,
+  MAX_PAGE_LIMIT,
+  MAX_QUALITY,
+  MAX_SYNC_KEY_LENGTH,
+  MAX_SYNC_STATE_LENGTH,
+  syncStateText,
+} from './storage/validate.js';
 export type {
   CellValue,
   ClusterInfo,

@@ -5,7 +5,11 @@
 
 import type { EventRecord, Page, PageRequest, Point, StorageAdapter, TimeWindow } from './types.js';
 
-/** Options of {@link iteratePoints} and {@link iterateEvents}. */
+/**
+ * Options of {@link iteratePoints} and {@link iterateEvents}.
+ *
+ * @group Storage
+ */
 export interface IterateOptions {
   /**
    * Records per page requested from the source. Memory stays bounded by one page.
@@ -33,10 +37,15 @@ async function* pages<T>(
  *
  * @example
  * ```ts
+ * import { iteratePoints, type StorageAdapter } from 'edge-ha';
+ *
+ * declare const storage: StorageAdapter;
  * for await (const point of iteratePoints(storage, 'plant/temp', { from: 0, to: Date.now() })) {
  *   console.log(point.t, point.v);
  * }
  * ```
+ *
+ * @group Storage
  */
 export function iteratePoints(
   source: Pick<StorageAdapter, 'readPoints'>,
@@ -52,9 +61,14 @@ export function iteratePoints(
  *
  * @example
  * ```ts
- * const alarms = [];
+ * import { type EventRecord, iterateEvents, type StorageAdapter } from 'edge-ha';
+ *
+ * declare const storage: StorageAdapter;
+ * const alarms: EventRecord[] = [];
  * for await (const event of iterateEvents(storage, { from: 0, to: Date.now() })) alarms.push(event);
  * ```
+ *
+ * @group Storage
  */
 export function iterateEvents(
   source: Pick<StorageAdapter, 'readEvents'>,
@@ -64,7 +78,11 @@ export function iterateEvents(
   return pages((page) => source.readEvents(window, page), options.pageSize ?? 1000);
 }
 
-/** Collects an async iterable into an array. */
+/**
+ * Collects an async iterable into an array.
+ *
+ * @group Storage
+ */
 export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const value of iterable) out.push(value);

@@ -33,7 +33,11 @@ import {
   frozenPoint,
 } from './validate.js';
 
-/** Options of {@link MemoryStorageAdapter}. */
+/**
+ * Options of {@link MemoryStorageAdapter}.
+ *
+ * @group Storage
+ */
 export interface MemoryStorageAdapterOptions {
   /**
    * Initial points per item id, validated like `appendPoints` (a later point at the same
@@ -139,6 +143,8 @@ const MAX_SPLICE = 50_000;
  * const page = await storage.readPoints('plant/temp', { from: 0, to: 2_000 }, { limit: 100 });
  * console.log(page.items); // [{ t: 1000, v: 21.5 }]
  * ```
+ *
+ * @group Storage
  */
 export class MemoryStorageAdapter implements StorageAdapter {
   /** Not persistent; replace and insert are atomic; one process only. */

@@ -1,17 +1,29 @@
 /**
- * The storage adapter contract (SPEC §3). An integrator implements {@link StorageAdapter} over
+ * The storage adapter contract (the guide: docs/adapters.md). An integrator implements {@link StorageAdapter} over
  * their own store and proves it with `runStorageAdapterSuite` from `edge-ha/testing`.
  */
 
-/** A JSON value (event bodies, sync state). */
+/**
+ * A JSON value (event bodies, sync state).
+ *
+ * @group Storage
+ */
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 
-/** A JSON object. */
+/**
+ * A JSON object.
+ *
+ * @group Storage
+ */
 export interface JsonObject {
   [key: string]: JsonValue;
 }
 
-/** Half-open time interval `[from, to)` in integer epoch milliseconds (UTC). */
+/**
+ * Half-open time interval `[from, to)` in integer epoch milliseconds (UTC).
+ *
+ * @group Storage
+ */
 export interface TimeWindow {
   /** Inclusive start, epoch ms. */
   readonly from: number;
@@ -19,10 +31,18 @@ export interface TimeWindow {
   readonly to: number;
 }
 
-/** The value of a point. Numbers must be finite. */
+/**
+ * The value of a point. Numbers must be finite.
+ *
+ * @group Storage
+ */
 export type PointValue = number | string | boolean | null;
 
-/** One value of an item at one timestamp. An item has at most one point per timestamp. */
+/**
+ * One value of an item at one timestamp. An item has at most one point per timestamp.
+ *
+ * @group Storage
+ */
 export interface Point {
   /** Timestamp, integer epoch ms (UTC). */
   readonly t: number;
@@ -32,33 +52,54 @@ export interface Point {
   readonly q?: number;
 }
 
-/** An alarm/event record. Identified by `id`; never modified once stored. */
+/**
+ * An alarm/event record. Identified by `id`; never modified once stored.
+ *
+ * @group Storage
+ */
 export interface EventRecord {
   /** Stable unique id (e.g. a UUID assigned where the event was raised). */
   readonly id: string;
   /** Timestamp, integer epoch ms (UTC). */
   readonly t: number;
-  /** The event's content. */
+  /**
+   * The event's content: a JSON value nested at most 64 levels deep (the body is at depth 0, the
+   * contents of an array or object at depth `d` at `d + 1`; arrays and objects may sit at depth
+   * 64 at most, see `MAX_BODY_DEPTH`).
+   */
   readonly body: JsonValue;
 }
 
-/** Paging arguments of a read. */
+/**
+ * Paging arguments of a read.
+ *
+ * @group Storage
+ */
 export interface PageRequest {
   /** Maximum number of records to return: an integer from 1 to 100,000 (else `STORAGE_INVALID_PAGE`). */
   readonly limit: number;
   /**
    * Opaque cursor from the previous page's `next`; absent for the first page. A cursor is only
-   * valid for the read it came from (same item and window); anything else is
-   * `STORAGE_INVALID_CURSOR`.
+   * valid for the read it came from (same method, item and window); anything else, and any
+   * string longer than 4096 characters (`MAX_CURSOR_LENGTH`), is `STORAGE_INVALID_CURSOR`.
    */
   readonly cursor?: string | undefined;
 }
 
-/** One page of a read. */
+/**
+ * One page of a read.
+ *
+ * @group Storage
+ */
 export interface Page<T> {
   /** The records, in the read's order. May be shorter than the limit even when more follow. */
   readonly items: readonly T[];
-  /** Cursor for the next page, or `null` when the read is complete. */
+  /**
+   * Cursor for the next page, or `null` when the read is complete. A non-empty string of at most
+   * 4096 characters (`MAX_CURSOR_LENGTH`): the HTTP peer protocol carries cursors and rejects
+   * longer ones, so an adapter must never mint a longer cursor (whatever the item id, event id and
+   * window). The kit's cursor codec (`encodePointCursor`, `encodeEventCursor`) stays below 1100.
+   */
   readonly next: string | null;
 }
 
@@ -69,10 +110,16 @@ export interface Page<T> {
  * (plain objects, arrays, finite numbers, strings, booleans, null; no cycles; at most 64 levels)
  * and is at most 65,536 UTF-16 code units as JSON text (`JSON.stringify`); keys are non-empty
  * well-formed strings of at most 2048 code units. Anything else is `STORAGE_INVALID_SYNC_STATE`.
+ *
+ * @group Storage
  */
 export type SyncStateValue = JsonObject;
 
-/** A sync-state record to write in the same commit as a data write. */
+/**
+ * A sync-state record to write in the same commit as a data write.
+ *
+ * @group Storage
+ */
 export interface SyncStateWrite {
   /** The record's key (same rules as `writeSyncState`). */
   readonly key: string;
@@ -82,6 +129,8 @@ export interface SyncStateWrite {
 
 /**
  * Options of the sync writes (`replacePoints`, `mergePoints`, `insertEventsIfAbsent`).
+ *
+ * @group Storage
  */
 export interface SyncWriteOptions {
   /**
@@ -97,6 +146,8 @@ export interface SyncWriteOptions {
 /**
  * What an adapter can promise. Static: declared once, never changes at run time. Each flag
  * answers one question.
+ *
+ * @group Storage
  */
 export interface StorageCapabilities {
   /** Does the data survive `close()` and a reopen of the same store (and a process restart)? */
@@ -120,9 +171,12 @@ export interface StorageCapabilities {
  *   throw) with a `StorageError` carrying a code; after `close()` every method rejects with
  *   `STORAGE_CLOSED`, whatever its arguments (a second `close()` is a no-op).
  * - Item ids are non-empty strings of at most 1024 UTF-16 code units (`STORAGE_INVALID_ITEM`);
- *   event ids at most 256 (`STORAGE_INVALID_RECORD`). Ids and strings must be well-formed
- *   Unicode (no lone surrogates). Ids sort by Unicode code point (= UTF-8 byte order, SQLite's
- *   `BINARY`, PostgreSQL's `COLLATE "C"`), not by locale.
+ *   event ids at most 256 (`STORAGE_INVALID_RECORD`). Ids, sync-state keys and point values
+ *   must be well-formed Unicode: a lone UTF-16 surrogate is rejected with the code of the field
+ *   that holds it (item id `STORAGE_INVALID_ITEM`, event id `STORAGE_INVALID_RECORD`, sync-state
+ *   key `STORAGE_INVALID_SYNC_STATE`, point value `STORAGE_VALUE_OUT_OF_RANGE` like a non-finite
+ *   number). Ids sort by Unicode code point (= UTF-8 byte order, SQLite's `BINARY`,
+ *   PostgreSQL's `COLLATE "C"`), not by locale.
  * - Timestamps are safe integers; numbers are finite (`STORAGE_VALUE_OUT_OF_RANGE`); `-0` may be
  *   read back as `0`. A point without quality is read back without a `q` property.
  * - A batch with one invalid record is rejected as a whole and stores nothing.
@@ -132,8 +186,9 @@ export interface StorageCapabilities {
  *   `STORAGE_INVALID_WINDOW`. An empty window reads nothing and replaces nothing.
  * - An item holds at most one point per timestamp; `readPoints` returns them ascending by `t`.
  * - Paging never skips or repeats a record, also when many records share a timestamp and when
- *   records are written between pages outside the part already read. Cursors are opaque; `next`
- *   is `null` exactly when nothing follows (a page may be shorter than the limit).
+ *   records are written between pages outside the part already read. Cursors are opaque, bound
+ *   to their read and at most 4096 characters long; `next` is `null` exactly when nothing follows
+ *   (a page may be shorter than the limit).
  * - Events are ordered by `(t, id)`.
  * - `replacePoints` removes every point of the item with `from <= t < to` and writes the given
  *   ones, atomically for one call; points of the item outside the window and other items are
@@ -149,6 +204,8 @@ export interface StorageCapabilities {
  * - The sync writes (`replacePoints`, `mergePoints`, `insertEventsIfAbsent`) take an optional
  *   `syncState` record that is committed in the same atomic commit as their data: one durable
  *   commit per call, data and progress together.
+ *
+ * @group Storage
  */
 export interface StorageAdapter extends AsyncDisposable {
   /** The adapter's static capabilities. */

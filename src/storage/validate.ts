@@ -1,8 +1,7 @@
 /**
- * Input validation shared by the bundled storage adapters and the HTTP peer. Internal: every
- * function throws a coded {@link StorageError} naming what is wrong and how to fix it.
- *
- * @internal
+ * The validators of the adapter kit, shared by the bundled storage adapters, the HTTP peer and
+ * integrators' own adapters (exported from `edge-ha`). Every `assert…` function throws the
+ * contract's coded {@link StorageError}, with a message naming what is wrong and how to fix it.
  */
 
 import { StorageError, type StorageErrorCode } from '../errors.js';
@@ -16,20 +15,59 @@ import type {
   TimeWindow,
 } from './types.js';
 
-/** Largest page limit a read accepts. */
+/**
+ * Largest page limit a read accepts.
+ *
+ * @group Storage
+ */
 export const MAX_PAGE_LIMIT: number = 100_000;
-/** Longest item id, in UTF-16 code units. */
+/**
+ * Longest item id, in UTF-16 code units.
+ *
+ * @group Storage
+ */
 export const MAX_ITEM_ID_LENGTH: number = 1024;
-/** Longest event id, in UTF-16 code units. */
+/**
+ * Longest event id, in UTF-16 code units.
+ *
+ * @group Storage
+ */
 export const MAX_EVENT_ID_LENGTH: number = 256;
-/** Largest point quality. */
+/**
+ * Largest point quality.
+ *
+ * @group Storage
+ */
 export const MAX_QUALITY: number = 4_294_967_295;
-/** Deepest nesting accepted in an event body or a sync-state value. */
+/**
+ * Deepest nesting accepted in an event body or a sync-state value. The value itself is at depth
+ * 0 and everything inside an array or object at depth `d` is at depth `d + 1`; an array or object
+ * may sit at depth at most 64. So 65 nested arrays (`[[…[]…]]`, the innermost at depth 64) are
+ * accepted and 66 are rejected; a string, number, boolean or `null` may sit at depth 65.
+ *
+ * @group Storage
+ */
 export const MAX_BODY_DEPTH: number = 64;
-/** Longest sync-state key, in UTF-16 code units (room for `<prefix>:item:<item id>`). */
+/**
+ * Longest sync-state key, in UTF-16 code units (room for `<prefix>:item:<item id>`).
+ *
+ * @group Storage
+ */
 export const MAX_SYNC_KEY_LENGTH: number = 2048;
-/** Longest sync-state value, in UTF-16 code units of its JSON text (`JSON.stringify`). */
+/**
+ * Longest sync-state value, in UTF-16 code units of its JSON text (`JSON.stringify`).
+ *
+ * @group Storage
+ */
 export const MAX_SYNC_STATE_LENGTH: number = 65_536;
+/**
+ * Longest cursor, in characters: a `next` cursor an adapter returns must not be longer (the HTTP
+ * peer protocol rejects longer ones), and a longer `cursor` in a page request is
+ * `STORAGE_INVALID_CURSOR`.
+ *
+ * @group Storage
+ */
+export const MAX_CURSOR_LENGTH: number = 4096;
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -47,7 +85,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Whether `value` is a well-formed string (no lone UTF-16 surrogate, which no store round-trips). */
+/**
+ * Whether `value` is a well-formed string (no lone UTF-16 surrogate, which no store round-trips).
+ *
+ * @group Storage
+ */
 export function isWellFormedString(value: string): boolean {
   return !LONE_SURROGATE.test(value);
 }
@@ -56,6 +98,8 @@ export function isWellFormedString(value: string): boolean {
  * Compares two strings by Unicode code point, which is also the byte order of their UTF-8 form
  * (SQLite's BINARY collation). JavaScript's `<` compares UTF-16 code units, which differs for
  * characters above U+FFFF versus U+E000..U+FFFF. Every ordering of ids uses this function.
+ *
+ * @group Storage
  */
 export function compareCodePoints(a: string, b: string): number {
   if (a === b) return 0;
@@ -73,7 +117,11 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-/** Asserts a half-open window `[from, to)` with safe-integer bounds and `from <= to`. */
+/**
+ * Asserts a half-open window `[from, to)` with safe-integer bounds and `from <= to`.
+ *
+ * @group Storage
+ */
 export function assertWindow(window: unknown): asserts window is TimeWindow {
   if (!isRecord(window)) {
     throw new StorageError(
@@ -96,7 +144,14 @@ export function assertWindow(window: unknown): asserts window is TimeWindow {
   }
 }
 
-/** Asserts a page request: `limit` an integer 1..{@link MAX_PAGE_LIMIT}, `cursor` a string or absent. */
+/**
+ * Asserts a page request: `limit` an integer 1..{@link MAX_PAGE_LIMIT} (else
+ * `STORAGE_INVALID_PAGE`), `cursor` absent or a string of at most {@link MAX_CURSOR_LENGTH}
+ * characters (else `STORAGE_INVALID_CURSOR`). Whether the cursor belongs to the read is for the
+ * cursor codec to decide (`decodePointCursor`, `decodeEventCursor`).
+ *
+ * @group Storage
+ */
 export function assertPageRequest(page: unknown): asserts page is PageRequest {
   if (!isRecord(page)) {
     throw new StorageError(
@@ -117,9 +172,19 @@ export function assertPageRequest(page: unknown): asserts page is PageRequest {
       `A cursor must be the string returned as "next" by the previous page, got ${describe(cursor)}.`,
     );
   }
+  if (typeof cursor === 'string' && cursor.length > MAX_CURSOR_LENGTH) {
+    throw new StorageError(
+      'STORAGE_INVALID_CURSOR',
+      `A cursor is at most ${MAX_CURSOR_LENGTH} characters, got ${cursor.length}; pass the "next" string of the previous page.`,
+    );
+  }
 }
 
-/** Asserts an item id: a non-empty, well-formed string of at most {@link MAX_ITEM_ID_LENGTH} code units. */
+/**
+ * Asserts an item id: a non-empty, well-formed string of at most {@link MAX_ITEM_ID_LENGTH} code units.
+ *
+ * @group Storage
+ */
 export function assertItemId(item: unknown): asserts item is string {
   if (typeof item !== 'string' || item.length === 0 || item.length > MAX_ITEM_ID_LENGTH) {
     throw new StorageError(
@@ -135,7 +200,11 @@ export function assertItemId(item: unknown): asserts item is string {
   }
 }
 
-/** Asserts an array of item ids. */
+/**
+ * Asserts an array of item ids.
+ *
+ * @group Storage
+ */
 export function assertItemIds(items: unknown): asserts items is readonly string[] {
   if (!Array.isArray(items)) {
     throw new StorageError(
@@ -146,7 +215,11 @@ export function assertItemIds(items: unknown): asserts items is readonly string[
   for (const item of items) assertItemId(item);
 }
 
-/** Asserts a point value: a finite number, a well-formed string, a boolean or null. */
+/**
+ * Asserts a point value: a finite number, a well-formed string, a boolean or null.
+ *
+ * @group Storage
+ */
 export function assertPointValue(value: unknown, where: string): asserts value is PointValue {
   if (value === null || typeof value === 'boolean') return;
   if (typeof value === 'number') {
@@ -173,7 +246,11 @@ export function assertPointValue(value: unknown, where: string): asserts value i
   );
 }
 
-/** Asserts one point `{ t, v, q? }`. */
+/**
+ * Asserts one point `{ t, v, q? }`.
+ *
+ * @group Storage
+ */
 export function assertPoint(point: unknown, where = 'point'): asserts point is Point {
   if (!isRecord(point)) {
     throw new StorageError(
@@ -206,7 +283,11 @@ export function assertPoint(point: unknown, where = 'point'): asserts point is P
   }
 }
 
-/** Asserts an array of points (no ordering or uniqueness requirement). */
+/**
+ * Asserts an array of points (no ordering or uniqueness requirement).
+ *
+ * @group Storage
+ */
 export function assertPoints(points: unknown): asserts points is readonly Point[] {
   if (!Array.isArray(points)) {
     throw new StorageError(
@@ -221,6 +302,8 @@ export function assertPoints(points: unknown): asserts points is readonly Point[
  * Asserts the points given to `replacePoints` or `mergePoints` (named by `method` in the
  * message): valid, each inside `window` (`STORAGE_POINT_OUTSIDE_WINDOW`) and with unique
  * timestamps (`STORAGE_INVALID_RECORD`). `window` must already be valid.
+ *
+ * @group Storage
  */
 export function assertPointsInWindow(
   points: unknown,
@@ -299,6 +382,8 @@ function isJsonNode(node: unknown, depth: number, ancestors: unknown[]): boolean
  * Whether `value` is a JSON value by the rules of {@link assertJsonValue} (plain objects, arrays
  * without holes, finite numbers, strings, booleans, null; no cycles; at most
  * {@link MAX_BODY_DEPTH} levels), without throwing or copying.
+ *
+ * @group Storage
  */
 export function isJsonValue(value: unknown): value is JsonValue {
   return isJsonNode(value, 0, []);
@@ -307,6 +392,8 @@ export function isJsonValue(value: unknown): value is JsonValue {
 /**
  * Asserts a JSON value: plain objects, arrays, finite numbers, strings, booleans, null; no
  * cycles; at most {@link MAX_BODY_DEPTH} levels. Throws `code` naming the offending path.
+ *
+ * @group Storage
  */
 export function assertJsonValue(
   value: unknown,
@@ -357,7 +444,11 @@ export function assertJsonValue(
   visit(value, where, 0);
 }
 
-/** Asserts one event `{ id, t, body }`. */
+/**
+ * Asserts one event `{ id, t, body }`.
+ *
+ * @group Storage
+ */
 export function assertEvent(event: unknown, where = 'event'): asserts event is EventRecord {
   if (!isRecord(event)) {
     throw new StorageError(
@@ -390,7 +481,11 @@ export function assertEvent(event: unknown, where = 'event'): asserts event is E
   assertJsonValue(event.body, `${where}.body`);
 }
 
-/** Asserts an array of events. */
+/**
+ * Asserts an array of events.
+ *
+ * @group Storage
+ */
 export function assertEvents(events: unknown): asserts events is readonly EventRecord[] {
   if (!Array.isArray(events)) {
     throw new StorageError(
@@ -408,6 +503,8 @@ function syncError(message: string): StorageError {
 /**
  * Asserts a sync-state key: a non-empty, well-formed string of at most
  * {@link MAX_SYNC_KEY_LENGTH} code units. `where` starts the message (e.g. `readSyncState: key`).
+ *
+ * @group Storage
  */
 export function assertSyncKey(key: unknown, where = 'A sync-state key'): asserts key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_SYNC_KEY_LENGTH) {
@@ -426,6 +523,8 @@ export function assertSyncKey(key: unknown, where = 'A sync-state key'): asserts
  * Validates a sync-state value and returns its JSON text: a plain JSON object (the rules of
  * {@link assertJsonValue}) of at most {@link MAX_SYNC_STATE_LENGTH} code units as JSON text.
  * Throws `STORAGE_INVALID_SYNC_STATE`; `where` starts the message (e.g. `writeSyncState: value`).
+ *
+ * @group Storage
  */
 export function syncStateText(value: unknown, where = 'A sync-state value'): string {
   if (!isRecord(value)) {
@@ -441,7 +540,11 @@ export function syncStateText(value: unknown, where = 'A sync-state value'): str
   return text;
 }
 
-/** A validated sync-state record, ready to store: its key and the JSON text of its value. */
+/**
+ * A validated sync-state record, ready to store: its key and the JSON text of its value.
+ *
+ * @group Storage
+ */
 export interface EncodedSyncState {
   /** The record's key. */
   readonly key: string;
@@ -453,6 +556,8 @@ export interface EncodedSyncState {
  * Validates a sync-state record (key by {@link assertSyncKey}, value by {@link syncStateText})
  * and returns it encoded. `prefix` starts the names in messages, e.g. `writeSyncState: ` or
  * `mergePoints: options.syncState.` (then followed by `key` or `value`).
+ *
+ * @group Storage
  */
 export function encodeSyncState(key: unknown, value: unknown, prefix: string): EncodedSyncState {
   assertSyncKey(key, `${prefix}key`);
@@ -464,6 +569,8 @@ export function encodeSyncState(key: unknown, value: unknown, prefix: string): E
  * `undefined`, or an object whose `syncState` is `undefined` or a record `{ key, value }`. Returns
  * the record encoded, or `undefined` when there is none. Call it before storing anything: a bad
  * record rejects the whole call with `STORAGE_INVALID_SYNC_STATE`.
+ *
+ * @group Storage
  */
 export function encodeSyncWriteOptions(
   options: unknown,
@@ -489,6 +596,8 @@ export function encodeSyncWriteOptions(
  * Parses the JSON text of a sync-state record read back from a store. Text that does not parse
  * as a JSON object was not written by an adapter: `STORAGE_BACKEND` (the store is corrupt or was
  * written by another program). `where` names the record in the message.
+ *
+ * @group Storage
  */
 export function decodeSyncState(text: unknown, where: string): SyncStateValue {
   let value: unknown;

@@ -23,6 +23,11 @@ async function flushPromises(rounds = 3): Promise<void> {
  *
  * @example
  * ```ts
+ * import { type RemotePeer, type StorageAdapter, TimeSeriesDeputy } from 'edge-ha';
+ * import { ManualClock } from 'edge-ha/testing';
+ *
+ * declare const storage: StorageAdapter;
+ * declare const peer: RemotePeer;
  * const clock = new ManualClock(1_000);
  * const deputy = new TimeSeriesDeputy({ storage, peer, clock });
  * const run = deputy.run({ from: 0, to: 1_000 });
@@ -160,6 +165,12 @@ export class ManualClock implements Clock {
    *
    * @example
    * ```ts
+   * import type { TimeSeriesDeputy, TimeWindow } from 'edge-ha';
+   * import type { ManualClock } from 'edge-ha/testing';
+   *
+   * declare const clock: ManualClock;
+   * declare const deputy: TimeSeriesDeputy;
+   * declare const window: TimeWindow;
    * const summary = await clock.runUntilSettled(deputy.run(window));
    * ```
    */

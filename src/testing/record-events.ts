@@ -43,9 +43,16 @@ interface EmittingEmitter {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from 'node:assert';
+ * import type { DeputyTransitionEvent, TimeSeriesDeputy, TimeWindow } from 'edge-ha';
+ * import { recordEvents } from 'edge-ha/testing';
+ *
+ * declare const deputy: TimeSeriesDeputy;
+ * declare const window: TimeWindow;
  * const recording = recordEvents(deputy, ['transition']);
  * await deputy.run(window);
- * expect(recording.of('transition').map((e) => e.toCode)).toEqual([1, 2, 3, 4, 5]);
+ * const transitions = recording.of('transition') as DeputyTransitionEvent[];
+ * deepStrictEqual(transitions.map((e) => e.toCode), [1, 2, 3, 4, 5]);
  * recording.stop();
  * ```
  */

@@ -5,6 +5,11 @@
  *
  * @example
  * ```ts
+ * import { localPeer, MemoryStorageAdapter } from 'edge-ha';
+ * import { faultyPeer, faultyStorage, ManualClock } from 'edge-ha/testing';
+ *
+ * const remote = new MemoryStorageAdapter();
+ * const local = new MemoryStorageAdapter();
  * const clock = new ManualClock(Date.UTC(2024, 0, 1));
  * const peer = faultyPeer(localPeer(remote, { clock }), { seed: 99, clock, skewMs: 1500 });
  * const storage = faultyStorage(local, { crashAt: 12, mode: 'after' });

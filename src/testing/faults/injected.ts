@@ -20,6 +20,9 @@ export function markInjected<E extends object>(error: E): E {
  *
  * @example
  * ```ts
+ * import { isInjectedFault } from 'edge-ha/testing';
+ *
+ * declare const error: unknown;
  * if (!isInjectedFault(error)) throw error; // a real bug, not the simulation
  * ```
  */

@@ -180,6 +180,12 @@ function normalizeSchedule(schedule: FaultSchedule | readonly (PeerFault | null)
  *
  * @example
  * ```ts
+ * import { localPeer, MemoryStorageAdapter, type TimeWindow, TimeSeriesDeputy } from 'edge-ha';
+ * import { faultyPeer, ManualClock } from 'edge-ha/testing';
+ *
+ * declare const remote: MemoryStorageAdapter;
+ * declare const local: MemoryStorageAdapter;
+ * declare const window: TimeWindow;
  * const clock = new ManualClock(Date.UTC(2024, 0, 1));
  * const peer = faultyPeer(localPeer(remote), { seed: 1234, clock });
  * const deputy = new TimeSeriesDeputy({ storage: local, peer, clock });

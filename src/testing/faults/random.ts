@@ -41,6 +41,8 @@ export function assertSeed(seed: unknown, where: string): asserts seed is number
  *
  * @example
  * ```ts
+ * import { seededRandom } from 'edge-ha/testing';
+ *
  * const random = seededRandom(42);
  * random.int(1, 6); // always the same roll for seed 42
  * ```

@@ -301,6 +301,11 @@ export function drawPeerFault(
  *
  * @example
  * ```ts
+ * import { localPeer, MemoryStorageAdapter } from 'edge-ha';
+ * import { faultyPeer, generateFaultSchedule, ManualClock } from 'edge-ha/testing';
+ *
+ * const remote = new MemoryStorageAdapter();
+ * const clock = new ManualClock(0);
  * const schedule = generateFaultSchedule({ seed: 7, calls: 100, rates: { transient: 0.2 } });
  * const peer = faultyPeer(localPeer(remote), { schedule, clock });
  * ```

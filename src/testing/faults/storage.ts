@@ -92,7 +92,7 @@ export interface FaultyStorage extends StorageAdapter {
   readonly crashed: StorageCrash | null;
   /**
    * Largest number of records handed to one `replacePoints`, `mergePoints`, `appendPoints` or
-   * `insertEventsIfAbsent` call: a deputy keeps it at or below its page size (SPEC I7).
+   * `insertEventsIfAbsent` call: a deputy keeps it at or below its page size (memory is bounded by the page size, never by the size of the gaps).
    */
   readonly maxBatch: number;
 }
@@ -107,7 +107,7 @@ function invalid(message: string): SyncError {
  * {@link isInjectedFault}) either before it reaches `adapter` or after `adapter` committed it; every
  * later call rejects too (the process is dead). "Restart" by building new deputies or a new
  * governor on `storage.inner` (or on a reopened file), run again, and compare with an
- * uninterrupted run (SPEC I5).
+ * uninterrupted run (a crash at any point of a sync loses nothing: the restarted run ends in the same state).
  *
  * Calls are counted in the order they are made, which is deterministic for a given run. Run once
  * without `crashAt` to learn the number of calls, then sweep `crashAt` over `1..calls`.
@@ -119,6 +119,12 @@ function invalid(message: string): SyncError {
  *
  * @example
  * ```ts
+ * import { MemoryStorageAdapter, type RemotePeer, type TimeWindow, TimeSeriesDeputy } from 'edge-ha';
+ * import { faultyStorage } from 'edge-ha/testing';
+ *
+ * declare const local: MemoryStorageAdapter;
+ * declare const peer: RemotePeer;
+ * declare const window: TimeWindow;
  * const storage = faultyStorage(local, { crashAt: 7, mode: 'after' });
  * await new TimeSeriesDeputy({ storage, peer }).run(window); // finished_with_error
  * const summary = await new TimeSeriesDeputy({ storage: storage.inner, peer }).run(window);

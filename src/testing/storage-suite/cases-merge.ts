@@ -1,7 +1,7 @@
 /**
  * Conformance cases of `mergePoints`: it writes only the timestamps an item does not have yet and
  * never changes or removes a stored point. Invalid windows, item ids, points and a closed adapter
- * are checked with the other methods in `cases.ts`.
+ * are checked with the other methods in `cases-invalid-input.ts` and `cases-lifecycle.ts`.
  *
  * @internal
  */
@@ -11,6 +11,7 @@ import type { Point, StorageAdapter, TimeWindow } from '../../storage/types.js';
 import {
   ALL,
   caseList,
+  deepEqual,
   point,
   range,
   readAllPoints,
@@ -47,7 +48,7 @@ async function assertSeries(
   after: string,
 ): Promise<void> {
   const actual = await readAllPoints(adapter, item, ALL, 7);
-  assert.deepEqual(
+  deepEqual(
     actual,
     expected,
     `after ${after}, readPoints(${JSON.stringify(item)}) must return ${showPoints(expected)}, got ${showPoints(actual)}`,
@@ -157,16 +158,12 @@ add(
     ];
     for (const [label, points, code] of bad) {
       for (const item of ['i', 'fresh']) {
-        await rejectsWith(
-          () => adapter.mergePoints(item, window, points),
-          code,
-          `mergePoints(${JSON.stringify(item)}, ${showWindow(window)}, ${showPoints(points)}) with ${label}`,
-        );
+        await rejectsWith(adapter, 'mergePoints', [item, window, points], code, label);
       }
     }
     await assertSeries(adapter, 'i', stored, 'rejected merges (t=3 and 4 must stay absent)');
     await assertSeries(adapter, 'fresh', [], 'rejected merges into a new item');
-    assert.deepEqual(
+    deepEqual(
       await adapter.listItems(),
       ['i'],
       'a rejected mergePoints into a new item "fresh" must store nothing, not even the item: listItems() must return ["i"]',
@@ -177,7 +174,7 @@ add(
 add('merge', 'mergePoints registers its item, also with an empty batch', async ({ adapter }) => {
   await adapter.mergePoints('x/empty', { from: 0, to: 10 }, []);
   await adapter.mergePoints('x/merged', { from: 0, to: 10 }, [point(1)]);
-  assert.deepEqual(
+  deepEqual(
     await adapter.listItems(),
     ['x/empty', 'x/merged'],
     'after mergePoints("x/empty", [0, 10), []) and mergePoints("x/merged", [0, 10), [1=1]), listItems() must return both',

@@ -2,7 +2,7 @@
  * Conformance cases of sync state: `readSyncState`/`writeSyncState` store any JSON object by
  * value under a key (group `sync state`), and the sync writes (`replacePoints`, `mergePoints`,
  * `insertEventsIfAbsent`) commit an optional `syncState` record together with their data
- * (group `sync writes`). Persistence of both is checked in `cases.ts`.
+ * (group `sync writes`). Persistence of both is checked in `cases-lifecycle.ts`.
  *
  * @internal
  */
@@ -11,15 +11,19 @@ import assert from 'node:assert/strict';
 import type {
   EventRecord,
   JsonObject,
+  JsonValue,
   Point,
   StorageAdapter,
   SyncStateValue,
   SyncWriteOptions,
 } from '../../storage/types.js';
+import { MAX_BODY_DEPTH } from '../../storage/validate.js';
 import {
   ALL,
   caseList,
+  deepEqual,
   ev,
+  expectEqual,
   point,
   readAllEvents,
   readAllPoints,
@@ -51,7 +55,7 @@ async function assertRecord(
   after: string,
 ): Promise<void> {
   const actual = await adapter.readSyncState(key);
-  assert.deepEqual(
+  deepEqual(
     actual,
     expected,
     `after ${after}, readSyncState(${show(key, 40)}) must return ${show(expected)}, got ${show(actual)}`,
@@ -156,16 +160,9 @@ add(
       ['an undefined key', undefined],
     ];
     for (const [label, key] of bad) {
-      await rejectsWith(
-        () => adapter.writeSyncState(key as string, { v: 1 }),
-        'STORAGE_INVALID_SYNC_STATE',
-        `writeSyncState with ${label}`,
-      );
-      await rejectsWith(
-        () => adapter.readSyncState(key as string),
-        'STORAGE_INVALID_SYNC_STATE',
-        `readSyncState with ${label}`,
-      );
+      const code = 'STORAGE_INVALID_SYNC_STATE';
+      await rejectsWith(adapter, 'writeSyncState', [key, { v: 1 }], code, label);
+      await rejectsWith(adapter, 'readSyncState', [key], code, label);
     }
   },
 );
@@ -192,9 +189,11 @@ add(
         `writeSyncState("k", { s: ${label} repeated to ${MAX_TEXT} characters of JSON })`,
       );
       await rejectsWith(
-        () => adapter.writeSyncState('k', tooLong),
+        adapter,
+        'writeSyncState',
+        ['k', tooLong],
         'STORAGE_INVALID_SYNC_STATE',
-        `writeSyncState("k", { s: ${label} repeated to ${JSON.stringify(tooLong).length} characters of JSON })`,
+        `{ s: ${label} repeated to ${JSON.stringify(tooLong).length} characters of JSON }`,
       );
       await assertRecord(adapter, 'k', fits, 'a rejected writeSyncState (the record must stay)');
     }
@@ -228,19 +227,47 @@ add(
     ];
     await adapter.writeSyncState('k', { v: 0 });
     for (const [label, value] of bad) {
-      await rejectsWith(
-        () => adapter.writeSyncState('k', value as JsonObject),
-        'STORAGE_INVALID_SYNC_STATE',
-        `writeSyncState("k", ${label})`,
-      );
-      await rejectsWith(
-        () => adapter.writeSyncState('other', value as JsonObject),
-        'STORAGE_INVALID_SYNC_STATE',
-        `writeSyncState("other", ${label})`,
-      );
+      const code = 'STORAGE_INVALID_SYNC_STATE';
+      await rejectsWith(adapter, 'writeSyncState', ['k', value], code, label);
+      await rejectsWith(adapter, 'writeSyncState', ['other', value], code, label);
     }
     await assertRecord(adapter, 'k', { v: 0 }, 'rejected writes (the old record must stay)');
     await assertRecord(adapter, 'other', undefined, 'rejected writes of a new key');
+  },
+);
+
+add(
+  'sync state',
+  `a value nested ${MAX_BODY_DEPTH} levels deep round-trips, one level more rejects with STORAGE_INVALID_SYNC_STATE`,
+  async ({ adapter }) => {
+    // The record is at depth 0; `levels` objects more nest inside it, the innermost at depth
+    // `levels`, holding a string.
+    const nested = (levels: number): JsonObject => {
+      let value: JsonValue = { end: 'x' };
+      for (let i = 0; i < levels; i++) value = { n: value };
+      return value as JsonObject;
+    };
+    const deepest = nested(MAX_BODY_DEPTH);
+    await adapter.writeSyncState('deep', deepest);
+    await assertRecord(
+      adapter,
+      'deep',
+      deepest,
+      `writeSyncState("deep", ${MAX_BODY_DEPTH + 1} nested objects, the innermost at depth ${MAX_BODY_DEPTH})`,
+    );
+    await rejectsWith(
+      adapter,
+      'writeSyncState',
+      ['deep', nested(MAX_BODY_DEPTH + 1)],
+      'STORAGE_INVALID_SYNC_STATE',
+      `${MAX_BODY_DEPTH + 2} nested objects, the innermost at depth ${MAX_BODY_DEPTH + 1}`,
+    );
+    await assertRecord(
+      adapter,
+      'deep',
+      deepest,
+      'a rejected writeSyncState (the record must stay)',
+    );
   },
 );
 
@@ -258,16 +285,16 @@ interface SyncWrite {
   readonly method: 'replacePoints' | 'mergePoints' | 'insertEventsIfAbsent';
   /** The valid call, for messages. */
   readonly call: string;
-  /** Makes the valid call with `options`. */
-  readonly write: (adapter: StorageAdapter, options?: unknown) => Promise<unknown>;
+  /** The arguments of the valid call with `options`. */
+  readonly args: (options?: unknown) => unknown[];
   /** What the valid call resolves with. */
   readonly returns: number | undefined;
   /** A call whose data is invalid, for messages. */
   readonly badCall: string;
   /** The code that call rejects with. */
   readonly badCode: string;
-  /** Makes the call with invalid data and `options`. */
-  readonly writeBad: (adapter: StorageAdapter, options: SyncWriteOptions) => Promise<unknown>;
+  /** The arguments of the call with invalid data and `options`. */
+  readonly badArgs: (options: SyncWriteOptions) => unknown[];
   /** The item the call writes to (`undefined` for events). */
   readonly item: string | undefined;
   /** What is stored after the valid call. */
@@ -282,48 +309,44 @@ const SYNC_WRITES: readonly SyncWrite[] = [
   {
     method: 'replacePoints',
     call: 'replacePoints("sync/r", [0, 10), [1="new", 2="new"], options)',
-    write: (adapter, options) =>
-      adapter.replacePoints('sync/r', W, NEW_POINTS, options as SyncWriteOptions),
+    args: (options) => ['sync/r', W, NEW_POINTS, options],
     returns: undefined,
     badCall: 'replacePoints("sync/r", [0, 10), [1="new", 10="new"], options)',
     badCode: 'STORAGE_POINT_OUTSIDE_WINDOW',
-    writeBad: (adapter, options) =>
-      adapter.replacePoints('sync/r', W, [point(1, 'new'), point(10, 'new')], options),
+    badArgs: (options) => ['sync/r', W, [point(1, 'new'), point(10, 'new')], options],
     item: 'sync/r',
     stored: { data: NEW_POINTS, items: ['sync/r'] },
   },
   {
     method: 'mergePoints',
     call: 'mergePoints("sync/m", [0, 10), [1="new", 2="new"], options)',
-    write: (adapter, options) =>
-      adapter.mergePoints('sync/m', W, NEW_POINTS, options as SyncWriteOptions),
+    args: (options) => ['sync/m', W, NEW_POINTS, options],
     returns: 2,
     badCall: 'mergePoints("sync/m", [0, 10), [1="new", 1="again"], options)',
     badCode: 'STORAGE_INVALID_RECORD',
-    writeBad: (adapter, options) =>
-      adapter.mergePoints('sync/m', W, [point(1, 'new'), point(1, 'again')], options),
+    badArgs: (options) => ['sync/m', W, [point(1, 'new'), point(1, 'again')], options],
     item: 'sync/m',
     stored: { data: NEW_POINTS, items: ['sync/m'] },
   },
   {
     method: 'insertEventsIfAbsent',
     call: 'insertEventsIfAbsent([sync-e1@1, sync-e2@2], options)',
-    write: (adapter, options) =>
-      adapter.insertEventsIfAbsent(NEW_EVENTS, options as SyncWriteOptions),
+    args: (options) => [NEW_EVENTS, options],
     returns: 2,
     badCall: 'insertEventsIfAbsent([sync-e1@1, an event without body], options)',
     badCode: 'STORAGE_INVALID_RECORD',
-    writeBad: (adapter, options) =>
-      adapter.insertEventsIfAbsent(
-        [ev('sync-e1', 1), { id: 'sync-e2', t: 2 } as unknown as EventRecord],
-        options,
-      ),
+    badArgs: (options) => [[ev('sync-e1', 1), { id: 'sync-e2', t: 2 }], options],
     item: undefined,
     stored: { data: NEW_EVENTS, items: [] },
   },
 ];
 
 const NOTHING: Stored = { data: [], items: [] };
+
+/** Makes the valid call of `sync` with `options`. */
+function write(adapter: StorageAdapter, sync: SyncWrite, options?: unknown): Promise<unknown> {
+  return Reflect.apply(adapter[sync.method], adapter, sync.args(options));
+}
 
 async function assertStored(
   adapter: StorageAdapter,
@@ -339,7 +362,7 @@ async function assertStored(
           data: await readAllPoints(adapter, item, ALL),
           items: (await adapter.listItems()).filter((listed) => listed === item),
         };
-  assert.deepEqual(
+  deepEqual(
     actual,
     expected,
     `after ${after}, the store must hold ${show(expected, 200)}, got ${show(actual, 200)}`,
@@ -357,8 +380,8 @@ add(
       const value = { v: 2, through: 10, items: ['sync/r'], nested: { note: 'caf\u00e9' } };
       const copy = structuredClone(value);
       const call = `${sync.call} with options = { syncState: { key: "${key}", value: ${show(value)} } }`;
-      const result = await sync.write(adapter, { syncState: { key, value } });
-      assert.equal(result, sync.returns, `${call} must resolve with ${String(sync.returns)}`);
+      const result = await write(adapter, sync, { syncState: { key, value } });
+      expectEqual(result, sync.returns, `what ${call} resolves with`);
       value.items.push('mutated');
       value.nested.note = 'mutated';
       await assertStored(adapter, sync, sync.stored, call);
@@ -378,7 +401,7 @@ add(
         ['options {}', {}],
         ['options { syncState: undefined }', { syncState: undefined }],
       ] as const) {
-        await sync.write(adapter, options);
+        await write(adapter, sync, options);
         await assertStored(adapter, sync, sync.stored, `${sync.call} with ${label}`);
       }
     }
@@ -416,9 +439,11 @@ add(
       ];
       for (const [label, options] of bad) {
         await rejectsWith(
-          () => sync.write(adapter, options),
+          adapter,
+          sync.method,
+          sync.args(options),
           'STORAGE_INVALID_SYNC_STATE',
-          `${sync.call} with ${label}`,
+          `valid data, ${label}`,
         );
         await assertStored(adapter, sync, NOTHING, `${sync.call} with ${label} (rejected)`);
       }
@@ -435,9 +460,11 @@ add(
       const key = `progress:${sync.method}`;
       const options = { syncState: { key, value: { v: 1, through: 10 } } };
       await rejectsWith(
-        () => sync.writeBad(adapter, options),
+        adapter,
+        sync.method,
+        sync.badArgs(options),
         sync.badCode,
-        `${sync.badCall} with a valid record under "${key}"`,
+        `invalid data with a valid syncState record under "${key}"`,
       );
       await assertRecord(adapter, key, undefined, `${sync.badCall} (rejected)`);
       await assertStored(adapter, sync, NOTHING, `${sync.badCall} (rejected)`);

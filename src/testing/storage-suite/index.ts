@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type * as FastCheck from 'fast-check';
 import type { StorageAdapter, StorageCapabilities } from '../../storage/types.js';
 import { SUITE_CASES } from './cases.js';
-import type { CaseHarness } from './helpers.js';
+import { type CaseHarness, observed } from './helpers.js';
 import { runModelCheck } from './model.js';
 
 /** Identifies the store of one test; passed to the factory and to `teardown`. */
@@ -111,7 +111,11 @@ function loadFastCheck(): typeof FastCheck | Error {
  * // my-adapter.test.ts (node --test, vitest or jest)
  * import { describe, test } from 'node:test';
  * import { runStorageAdapterSuite } from 'edge-ha/testing';
- * import { MyAdapter } from '../src/my-adapter.js';
+ * import type { StorageAdapter } from 'edge-ha';
+ *
+ * // Your adapter and a way to drop what a test left behind:
+ * declare const MyAdapter: { open(options: { database: string }): Promise<StorageAdapter> };
+ * declare function dropDatabase(name: string): Promise<void>;
  *
  * runStorageAdapterSuite({
  *   test,
@@ -145,14 +149,14 @@ export function runStorageAdapterSuite(options: StorageAdapterSuiteOptions): voi
       const first = await factory(context);
       opened.push(first);
       const harness: CaseHarness = {
-        adapter: first,
+        adapter: observed(first),
         expected: options.capabilities,
         largePage,
         reopen: async () => {
           for (const adapter of opened) await adapter.close();
           const again = await factory(context);
           opened.push(again);
-          return again;
+          return observed(again);
         },
       };
       await run(harness);
@@ -192,7 +196,7 @@ export function runStorageAdapterSuite(options: StorageAdapterSuiteOptions): voi
           const context = newContext(name);
           const adapter = await factory(context);
           return {
-            adapter,
+            adapter: observed(adapter),
             dispose: async () => {
               await adapter.close().catch(() => undefined);
               await teardown?.(context);

@@ -6,7 +6,6 @@
  * @internal
  */
 
-import assert from 'node:assert/strict';
 import type * as FastCheck from 'fast-check';
 import type {
   EventRecord,
@@ -18,7 +17,16 @@ import type {
   SyncWriteOptions,
   TimeWindow,
 } from '../../storage/types.js';
-import { byCodePoint, readAllEvents, readAllPoints, sortEvents } from './helpers.js';
+import {
+  byCodePoint,
+  eventsRead,
+  expectEqual,
+  pointsRead,
+  readAllEvents,
+  readAllPoints,
+  showCall,
+  sortEvents,
+} from './helpers.js';
 
 type Op =
   | { readonly kind: 'register'; readonly items: string[] }
@@ -241,10 +249,10 @@ async function runOps(adapter: StorageAdapter, ops: readonly Op[]): Promise<void
       case 'merge': {
         const expected = model.absent(op.item, op.points);
         const written = await adapter.mergePoints(op.item, op.window, op.points, withSync(op.sync));
-        assert.equal(
+        expectEqual(
           written,
           expected,
-          `${at}: mergePoints(${JSON.stringify(op.item)}, [${op.window.from}, ${op.window.to}), ${op.points.length} points) must write the ${expected} points at absent timestamps`,
+          `${at}: what ${showCall('mergePoints', [op.item, op.window, op.points])} resolves with (the number of points at timestamps the item has no point at)`,
         );
         break;
       }
@@ -252,10 +260,10 @@ async function runOps(adapter: StorageAdapter, ops: readonly Op[]): Promise<void
         const before = model.events.size;
         const inserted = await adapter.insertEventsIfAbsent(op.events, withSync(op.sync));
         model.apply(op);
-        assert.equal(
+        expectEqual(
           inserted,
           model.events.size - before,
-          `${at}: insertEventsIfAbsent must return the number of new ids`,
+          `${at}: what ${showCall('insertEventsIfAbsent', [op.events])} resolves with (the number of ids not stored yet)`,
         );
         continue;
       }
@@ -263,31 +271,31 @@ async function runOps(adapter: StorageAdapter, ops: readonly Op[]): Promise<void
         await adapter.writeSyncState(op.key, op.value);
         break;
       case 'readPoints':
-        assert.deepEqual(
+        expectEqual(
           await readAllPoints(adapter, op.item, op.window, op.limit),
           model.points(op.item, op.window),
-          `${at}: points of ${op.item} in [${op.window.from}, ${op.window.to})`,
+          `${at}: ${pointsRead(op.item, op.window, op.limit)}`,
         );
         break;
       case 'readEvents':
-        assert.deepEqual(
+        expectEqual(
           await readAllEvents(adapter, op.window, op.limit),
           model.eventsIn(op.window),
-          `${at}: events in [${op.window.from}, ${op.window.to})`,
+          `${at}: ${eventsRead(op.window, op.limit)}`,
         );
         break;
       case 'listItems':
-        assert.deepEqual(
+        expectEqual(
           await adapter.listItems(),
           [...model.items].sort(byCodePoint),
-          `${at}: items`,
+          `${at}: listItems()`,
         );
         break;
       case 'readSync':
-        assert.deepEqual(
+        expectEqual(
           await adapter.readSyncState(op.key),
           model.sync.get(op.key),
-          `${at}: readSyncState(${JSON.stringify(op.key)}) must return the last record written under that key (by writeSyncState or a sync write's syncState)`,
+          `${at}: readSyncState(${JSON.stringify(op.key)}) (the last record written under that key, by writeSyncState or a sync write's syncState)`,
         );
         break;
     }
@@ -295,20 +303,25 @@ async function runOps(adapter: StorageAdapter, ops: readonly Op[]): Promise<void
   }
   // Final full comparison.
   const all = { from: -10, to: MAX_T + 10 };
-  assert.deepEqual(await adapter.listItems(), [...model.items].sort(byCodePoint), 'final items');
+  const end = 'after the last operation';
+  expectEqual(await adapter.listItems(), [...model.items].sort(byCodePoint), `${end}: listItems()`);
   for (const item of model.items) {
-    assert.deepEqual(
+    expectEqual(
       await readAllPoints(adapter, item, all, 5),
       model.points(item, all),
-      `final points of ${item}`,
+      `${end}: ${pointsRead(item, all, 5)}`,
     );
   }
-  assert.deepEqual(await readAllEvents(adapter, all, 4), model.eventsIn(all), 'final events');
+  expectEqual(
+    await readAllEvents(adapter, all, 4),
+    model.eventsIn(all),
+    `${end}: ${eventsRead(all, 4)}`,
+  );
   for (const key of SYNC_KEYS) {
-    assert.deepEqual(
+    expectEqual(
       await adapter.readSyncState(key),
       model.sync.get(key),
-      `final readSyncState(${JSON.stringify(key)})`,
+      `${end}: readSyncState(${JSON.stringify(key)})`,
     );
   }
 }
@@ -325,10 +338,14 @@ export interface ModelCheckSettings {
   readonly runs: number;
 }
 
-/** Runs the model-based property; rejects with fast-check's report (including the seed). */
+/**
+ * Runs the model-based property. On failure it rejects with an error whose message starts with
+ * the adapter's failure (the call, its input, what was expected and what happened) and goes on
+ * with fast-check's report: the seed, the path and the shrunk sequence of operations.
+ */
 export async function runModelCheck(settings: ModelCheckSettings): Promise<void> {
   const { fc } = settings;
-  await fc.assert(
+  const details = await fc.check(
     fc.asyncProperty(arbitraries(fc), async (ops) => {
       const { adapter, dispose } = await settings.open();
       try {
@@ -338,5 +355,13 @@ export async function runModelCheck(settings: ModelCheckSettings): Promise<void>
       }
     }),
     { seed: settings.seed, numRuns: settings.runs },
+  );
+  if (!details.failed) return;
+  const cause = details.errorInstance;
+  const first =
+    cause instanceof Error ? cause.message : cause === null ? 'the run failed' : String(cause);
+  throw new Error(
+    `${first}\n\nIn the model-based run (seed ${settings.seed}; pass seed: ${settings.seed} to replay it):\n${fc.defaultReportMessage(details)}`,
+    { cause },
   );
 }
