@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { runBackfillHttpBench } from './backfill-http.js';
 import { runBackfillItemsBench } from './backfill-items.js';
 import { runBackfillMemoryBench } from './backfill-memory.js';
+import { runBackfillPostgresBench } from './backfill-postgres.js';
 import { type BenchOptions, type BenchResult, type BenchTarget, fmt, printResult } from './lib.js';
 import { runMemoryBoundBench } from './memory-bound.js';
 import { runPolicyIdsBench } from './policy-ids.js';
@@ -22,6 +23,7 @@ const BENCHMARKS: Readonly<Record<string, (options: BenchOptions) => Promise<Ben
   'backfill-http': runBackfillHttpBench,
   'backfill-memory': runBackfillMemoryBench,
   'backfill-items': runBackfillItemsBench,
+  'backfill-postgres': runBackfillPostgresBench,
   'memory-bound': runMemoryBoundBench,
   topology: runTopologyReport,
   'policy-ids': runPolicyIdsBench,
