@@ -16,6 +16,7 @@ import { runBackfillPostgresBench } from './backfill-postgres.js';
 import { type BenchOptions, type BenchResult, type BenchTarget, fmt, printResult } from './lib.js';
 import { runMemoryBoundBench } from './memory-bound.js';
 import { runPolicyIdsBench } from './policy-ids.js';
+import { runResponsivenessBench } from './responsiveness.js';
 import { runTopologyReport } from './topology.js';
 
 /** The benchmarks, in run order. */
@@ -27,6 +28,7 @@ const BENCHMARKS: Readonly<Record<string, (options: BenchOptions) => Promise<Ben
   'memory-bound': runMemoryBoundBench,
   topology: runTopologyReport,
   'policy-ids': runPolicyIdsBench,
+  responsiveness: runResponsivenessBench,
 };
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: string[] } {

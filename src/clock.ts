@@ -5,13 +5,21 @@
  * @module
  */
 
-/** A handle returned by {@link Clock.setTimeout}. */
+/**
+ * A handle returned by {@link Clock.setTimeout}.
+ *
+ * @group Sync
+ */
 export interface TimerHandle {
   /** Cancels the timer; calling it twice is harmless. */
   cancel(): void;
 }
 
-/** Source of time and timers. All times are integer epoch milliseconds, UTC. */
+/**
+ * Source of time and timers. All times are integer epoch milliseconds, UTC.
+ *
+ * @group Sync
+ */
 export interface Clock {
   /** Current time in epoch milliseconds (UTC). */
   now(): number;
@@ -22,7 +30,11 @@ export interface Clock {
   setTimeout(callback: () => void, ms: number): TimerHandle;
 }
 
-/** The real clock: `Date.now()` and `unref`'d `setTimeout`. */
+/**
+ * The real clock: `Date.now()` and `unref`'d `setTimeout`.
+ *
+ * @group Sync
+ */
 export const systemClock: Clock = Object.freeze({
   now: (): number => Date.now(),
   setTimeout(callback: () => void, ms: number): TimerHandle {

@@ -61,6 +61,7 @@ export type {
   PolicyErrorDetails,
   PolicyIssue,
   StorageErrorCode,
+  SyncAbortErrorDetails,
   SyncErrorCode,
   TopologyErrorCode,
   TopologyErrorDetails,
@@ -71,6 +72,7 @@ export {
   PeerError,
   PolicyError,
   StorageError,
+  SyncAbortError,
   SyncError,
   TopologyError,
 } from './errors.js';
@@ -87,7 +89,29 @@ export type {
   HeartbeatInfo,
 } from './governor/index.js';
 export { computeDowntime, HAGovernor } from './governor/index.js';
-export { SERVICE_LEVEL, serviceLevel } from './ops/index.js';
+export type {
+  CounterLike,
+  DeputyMetrics,
+  InstrumentOptionsLike,
+  JsonLoggerOptions,
+  LogFields,
+  Logger,
+  LogLevel,
+  LogMethod,
+  MeterLike,
+  MetricAttributesLike,
+  MetricsSnapshot,
+  ObservableCallbackLike,
+  ObservableGaugeLike,
+  ObservableResultLike,
+} from './ops/index.js';
+export {
+  formatMetrics,
+  jsonLogger,
+  PROMETHEUS_CONTENT_TYPE,
+  SERVICE_LEVEL,
+  serviceLevel,
+} from './ops/index.js';
 export type {
   CopyResult,
   DeliveredCopy,
@@ -103,10 +127,13 @@ export type {
   PeerHandler,
   PeerHandlerLimits,
   PeerHandlerLogEntry,
+  PeerHandlerMetricsOptions,
   PeerHandlerOptions,
   PeerHello,
   PeerReadiness,
+  PeerTlsOptions,
   PeerWriter,
+  PemInput,
   RemotePeer,
   WriteDistributorOptions,
 } from './peer/index.js';

@@ -13,6 +13,11 @@ export type CliErrorCode =
   | 'CLI_FILE'
   /** No bearer token: pass `--token`, `--token-file` or set `EDGE_HA_TOKEN`. */
   | 'CLI_NO_TOKEN'
+  /**
+   * A TLS file given to `serve`/`sync` (`--tls-cert`, `--tls-key`, `--tls-ca`, `--peer-*`) is no
+   * PEM certificate or key, or the key does not belong to the certificate.
+   */
+  | 'CLI_TLS'
   /** The demo's final check found a difference between the two instances. */
   | 'CLI_VERIFY_FAILED'
   /** The command was interrupted (SIGINT/SIGTERM) before it finished. */

@@ -9,7 +9,7 @@ import { formatHelp, parseCommand, wrap } from './args.js';
 import type { Command } from './command.js';
 import { EXIT, exitCodeOf, formatError, usageError } from './errors.js';
 import { type CliIo, println } from './io.js';
-import { DEMO, NODES, POLICY_ID, POLICY_VALIDATE, SERVE, STATUS, SYNC } from './specs.js';
+import { CHECK, DEMO, NODES, POLICY_ID, POLICY_VALIDATE, SERVE, STATUS, SYNC } from './specs.js';
 import { didYouMean } from './suggest.js';
 
 /** Every command, by its full name. */
@@ -23,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   { spec: STATUS, load: async () => (await import('./commands/topology.js')).runStatus },
   { spec: SERVE, load: async () => (await import('./commands/serve.js')).runServe },
   { spec: SYNC, load: async () => (await import('./commands/sync.js')).runSync },
+  { spec: CHECK, load: async () => (await import('./commands/check.js')).runCheck },
   { spec: DEMO, load: async () => (await import('./commands/demo.js')).runDemoCommand },
 ];
 

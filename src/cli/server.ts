@@ -3,15 +3,18 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../clock.js';
+import type { Logger } from '../ops/logger.js';
 import {
   createPeerHandler,
   type PeerHandlerLogEntry,
+  type PeerHandlerMetricsOptions,
   type PeerReadiness,
 } from '../peer/http-handler.js';
 import { toNodeListener } from '../peer/node-listener.js';
 import { DEFAULT_PEER_BASE_PATH } from '../peer/wire.js';
 import type { StorageAdapter, TimeWindow } from '../storage/types.js';
 import { usageError } from './errors.js';
+import { createNodeServer, type ServerTls, type TlsClientFailure } from './tls.js';
 
 /** A running peer server. */
 export interface PeerServer {
@@ -55,6 +58,14 @@ export interface PeerServerOptions {
   readonly gaps?: () => readonly TimeWindow[];
   /** Readiness for `GET /readyz` (see `PeerHandlerOptions.readiness`). */
   readonly readiness?: () => PeerReadiness;
+  /** `GET /metrics` (see `PeerHandlerOptions.metrics`). */
+  readonly metrics?: PeerHandlerMetricsOptions;
+  /** The handler's logger (see `PeerHandlerOptions.logger`). */
+  readonly logger?: Logger;
+  /** HTTPS (and mutual TLS) settings; plain HTTP without. */
+  readonly tls?: ServerTls | undefined;
+  /** Hears every refused or failed TLS handshake. */
+  readonly onTlsError?: (failure: TlsClientFailure) => void;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {
@@ -68,14 +79,21 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-/** Starts a `node:http` server mounting `createPeerHandler` on the default base path. */
+/**
+ * Starts a `node:http` server (`node:https` with `tls`) mounting `createPeerHandler` on the
+ * default base path.
+ */
 export async function startPeerServer(options: PeerServerOptions): Promise<PeerServer> {
   const host = options.host ?? '127.0.0.1';
   let listener: ReturnType<typeof toNodeListener> | undefined;
-  const server = createServer((req, res) => {
-    if (listener) listener(req, res);
-    else res.writeHead(503).end();
-  });
+  const server = createNodeServer(
+    options.tls,
+    (req, res) => {
+      if (listener) listener(req, res);
+      else res.writeHead(503).end();
+    },
+    options.onTlsError,
+  );
   server.keepAliveTimeout = 1_000;
   await listen(server, options.port, host);
   const port = (server.address() as AddressInfo).port;
@@ -91,11 +109,13 @@ export async function startPeerServer(options: PeerServerOptions): Promise<PeerS
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.gaps === undefined ? {} : { gaps: options.gaps }),
       ...(options.readiness === undefined ? {} : { readiness: options.readiness }),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
     }),
   );
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closed: Promise<void> | undefined;
-  const origin = `http://${urlHost}:${port}`;
+  const origin = `${options.tls === undefined ? 'http' : 'https'}://${urlHost}:${port}`;
   return {
     url: `${origin}${DEFAULT_PEER_BASE_PATH}`,
     origin,

@@ -4,6 +4,7 @@
  */
 
 import { type CommandSpec, type OptionSpec, TOKEN_OPTIONS, WRITE_TOKEN_OPTIONS } from './args.js';
+import { PEER_TLS_OPTIONS, SERVER_TLS_OPTIONS } from './tls-options.js';
 
 const FORMAT: OptionSpec = {
   type: 'string',
@@ -150,6 +151,8 @@ export const SERVE: CommandSpec = {
     },
     ...TOKEN_OPTIONS,
     ...WRITE_TOKEN_OPTIONS,
+    ...SERVER_TLS_OPTIONS,
+    ...PEER_TLS_OPTIONS,
     'heartbeat-ms': {
       type: 'string',
       placeholder: '<ms>',
@@ -160,6 +163,27 @@ export const SERVE: CommandSpec = {
       placeholder: '<ms>',
       description:
         'Follow mode: merge the last 2 × <ms> from the peers every <ms> while running (off by default)',
+    },
+    'all-items': {
+      type: 'boolean',
+      description:
+        'Sync every item the peer trends too (default: only the items this node trends: written to it or registered)',
+    },
+    'integrity-check': {
+      type: 'string',
+      placeholder: '<quick|full|off>',
+      description:
+        'Check the SQLite file at start-up: quick_check (default), the full integrity_check, or off',
+    },
+    'log-format': {
+      type: 'string',
+      placeholder: '<text|json>',
+      description:
+        'Output: text lines (default), or one JSON object per line on stdout (time, level, msg, fields)',
+    },
+    'metrics-public': {
+      type: 'boolean',
+      description: 'Serve GET /metrics without the token (default: the read token is required)',
     },
     ...GOVERNOR_OPTIONS,
   },
@@ -173,10 +197,25 @@ export const SERVE: CommandSpec = {
     'With --peer, a catch-up that leaves the node behind is retried by itself (back-off from 5 s ' +
       'up to 5 min) until caught up; every attempt is printed. Stopped (SIGINT/SIGTERM) while not ' +
       'caught up, serve exits 1 and says which gaps are left; the next start resumes them.',
+    'GET /metrics (and /edge-ha/v1/metrics) serves the Prometheus text format: the sync ' +
+      'counters and gauges of the node (edge_ha_caught_up, edge_ha_gap_ledger_gaps, …) and the ' +
+      'requests of its server;' +
+      ' it needs the read token as a bearer token unless --metrics-public.',
+    '--log-format json writes every line as one JSON object on stdout (time in ISO 8601, level, ' +
+      'msg, and fields such as the deputy, the state codes and error codes with their causes); ' +
+      'EDGE_HA_DEBUG=1 adds the debug entries. Usage errors before start-up stay plain text on ' +
+      'stderr.',
+    'TLS: --tls-cert and --tls-key serve HTTPS; with --tls-ca and --require-client-cert (mutual ' +
+      'TLS) a client without a certificate signed by that CA is refused at the handshake. To ' +
+      'reach https:// peers, --peer-ca names the CA of their certificates and, when they require ' +
+      'client certificates, --peer-cert and --peer-key the one to present.',
   ],
   examples: [
     'EDGE_HA_TOKEN=s3cret edge-ha serve --db a.sqlite --port 7070 --peer http://10.0.0.6:7070',
     'EDGE_HA_TOKEN=s3cret EDGE_HA_WRITE_TOKEN=w-s3cret edge-ha serve --db a.sqlite --port 7070',
+    'EDGE_HA_TOKEN=s3cret edge-ha serve --db a.sqlite --port 7070 --tls-cert a.pem --tls-key a.key ' +
+      '--tls-ca ca.pem --require-client-cert --peer https://10.0.0.6:7070 --peer-ca ca.pem ' +
+      '--peer-cert a.pem --peer-key a.key',
   ],
 };
 
@@ -196,6 +235,7 @@ export const SYNC: CommandSpec = {
       description: 'Peer to pull from (the first that answers serves), e.g. http://10.0.0.6:7070',
     },
     ...TOKEN_OPTIONS,
+    ...PEER_TLS_OPTIONS,
     from: {
       type: 'string',
       placeholder: '<time>',
@@ -229,7 +269,32 @@ export const SYNC: CommandSpec = {
   examples: [
     'EDGE_HA_TOKEN=s3cret edge-ha sync --db a.sqlite --peer http://10.0.0.6:7070',
     'edge-ha sync --db a.sqlite --peer http://b:7070 --from 2025-01-01T00:00:00Z --to 2025-01-02T00:00:00Z',
+    'edge-ha sync --db a.sqlite --peer https://b:7070 --peer-ca ca.pem --peer-cert a.pem --peer-key a.key',
   ],
+};
+
+/** `edge-ha check`. */
+export const CHECK: CommandSpec = {
+  name: 'check',
+  summary:
+    'Check a SQLite file for damage (PRAGMA quick_check, or integrity_check with --full) without ' +
+    'changing it. Exit 0 when it is sound, 1 when it is damaged.',
+  positionals: [0, 0],
+  options: {
+    db: { type: 'string', placeholder: '<file>', description: 'SQLite file to check' },
+    full: {
+      type: 'boolean',
+      description:
+        'Run the full integrity_check (also checks every index against its table; slower)',
+    },
+    format: FORMAT,
+  },
+  details: [
+    '`serve` and `sync` run the quick check each time they open their file and refuse a damaged ' +
+      'one with STORAGE_CORRUPT. Run the full check when a node reports STORAGE_CORRUPT, or after ' +
+      'the machine crashed; it is safe while a node uses the file. At most 100 problems are listed.',
+  ],
+  examples: ['edge-ha check --db a.sqlite', 'edge-ha check --db a.sqlite --full --format json'],
 };
 
 /** `edge-ha demo`. */

@@ -1,5 +1,5 @@
 /**
- * The deputy driver (SPEC §4): runs the state machine of {@link DEPUTY_TRANSITIONS} against a
+ * The deputy driver: runs the state machine of {@link DEPUTY_TRANSITIONS} against a
  * remote peer over the gaps of its ledger, applies pages to the local storage (one durable
  * commit per page: the data and that item's progress together), retries and reports.
  *
@@ -9,7 +9,8 @@
 
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock } from '../clock.js';
-import { isEdgeHaError, PeerError, SyncError } from '../errors.js';
+import { isEdgeHaError, PeerError, type SyncAbortError, SyncError } from '../errors.js';
+import { type DeputyCounterKey, type DeputyMetrics, SYNC_METRICS } from '../ops/metrics.js';
 import { isHelloGaps, isTimeWindow, MAX_HELLO_GAPS, unionWindows } from '../peer/gaps.js';
 import { PEER_PROTOCOL_VERSION, type PeerHello, type RemotePeer } from '../peer/types.js';
 import type { EventRecord, StorageAdapter, SyncStateWrite, TimeWindow } from '../storage/types.js';
@@ -32,6 +33,7 @@ import {
 } from './ledger.js';
 import { approxEventsJsonBytes, approxPointsJsonBytes, PageGuard, pool } from './pages.js';
 import {
+  abortError,
   type BackoffFunction,
   cancelledError,
   exponentialBackoff,
@@ -141,6 +143,39 @@ function zeroCounters(): Counters {
   };
 }
 
+/** What a deputy counted since it was created (the counters of {@link Deputy.metrics}). */
+interface Lifetime {
+  runsStarted: number;
+  finishedOk: number;
+  finishedWithError: number;
+  pointsReceived: number;
+  pointsApplied: { merge: number; overwrite: number };
+  eventsReceived: number;
+  eventsApplied: { merge: number; overwrite: number };
+  pages: number;
+  bytesReceived: number;
+  retries: number;
+  failedItems: number;
+  readonly errors: Map<string, number>;
+}
+
+/**
+ * Receives every counter increment of a deputy, with its Prometheus labels (the governor
+ * forwards them to an OpenTelemetry meter).
+ */
+export type DeputyCounterSink = (
+  key: DeputyCounterKey,
+  value: number,
+  labels: Readonly<Record<string, string>>,
+) => void;
+
+const SINKS = new WeakMap<Deputy, DeputyCounterSink>();
+
+/** Forwards every counter increment of `deputy` to `sink` (one sink per deputy). @internal */
+export function observeDeputyCounters(deputy: Deputy, sink: DeputyCounterSink): void {
+  SINKS.set(deputy, sink);
+}
+
 /** A part of a gap and the peer it is read from. */
 interface RoutedPart {
   readonly from: number;
@@ -186,6 +221,8 @@ interface RunContext {
  * is written only where the local has none). A gap leaves the ledger when the run commits it.
  * Each state is committed, then the `transition` event is emitted; a listener that throws is
  * reported as a `SYNC_LISTENER_FAILED` SyncState error and never reaches the run.
+ *
+ * @group Sync
  */
 export class Deputy extends EventEmitter<DeputyEvents> {
   /** Which kind of deputy this is. */
@@ -220,11 +257,27 @@ export class Deputy extends EventEmitter<DeputyEvents> {
   #currentGap: SyncGap | null = null;
   #peerLabel: string | null = null;
   #clockSkewMs: number | null = null;
+  /** The skew of the last connection of any run (kept across runs, for `metrics()`). */
+  #lastSkewMs: number | null = null;
   #lastRun: DeputyRunSummary | null = null;
   readonly #itemStatus = new Map<string, DeputyItemStatus>();
   #counters: Counters = zeroCounters();
   #remoteItems: ReadonlySet<string> = new Set();
   #runItems: readonly string[] = [];
+  readonly #lifetime: Lifetime = {
+    runsStarted: 0,
+    finishedOk: 0,
+    finishedWithError: 0,
+    pointsReceived: 0,
+    pointsApplied: { merge: 0, overwrite: 0 },
+    eventsReceived: 0,
+    eventsApplied: { merge: 0, overwrite: 0 },
+    pages: 0,
+    bytesReceived: 0,
+    retries: 0,
+    failedItems: 0,
+    errors: new Map(),
+  };
 
   /**
    * @param kind - `timeSeries` (remote wins in a downtime) or `events` (local wins).
@@ -413,8 +466,12 @@ export class Deputy extends EventEmitter<DeputyEvents> {
    *
    * @example
    * ```ts
-   * // a write of [from, to) could not be delivered to this node: merge it from the peer
-   * await deputy.addGap({ from, to, mode: 'merge', reason: 'reported' });
+   * import type { TimeSeriesDeputy } from 'edge-ha';
+   *
+   * declare const deputy: TimeSeriesDeputy;
+   * declare const from: number, to: number; // a write of [from, to) missed this node
+   *
+   * await deputy.addGap({ from, to, mode: 'merge', reason: 'reported' }); // merge it from the peer
    * await deputy.run();
    * ```
    * @throws {SyncError} `SYNC_INVALID_WINDOW`, `SYNC_INVALID_OPTION` (mode, reason),
@@ -458,14 +515,25 @@ export class Deputy extends EventEmitter<DeputyEvents> {
    * Syncs every gap of the ledger from the remote. With a `window`, first adds it as a
    * `requested` gap (in `options.mode`: `merge` by default, `overwrite` to let the remote win).
    * Resolves with the run's summary whether it finished ok or with an error (check
-   * `summary.state`); rejects only for misuse: `SYNC_INVALID_WINDOW`, `SYNC_BUSY` (a run is in
-   * progress), `SYNC_CLOSED`.
+   * `summary.state`); rejects for misuse: `SYNC_INVALID_WINDOW`, `SYNC_BUSY` (a run is in
+   * progress), `SYNC_CLOSED`; and when `options.signal` aborts, like Node.js APIs, with a
+   * {@link SyncAbortError} (`name` `'AbortError'`, `cause` the signal's reason, code
+   * `SYNC_CANCELLED`): an already aborted signal starts nothing; one aborting the run ends it
+   * `finished_with_error` (a `SYNC_CANCELLED` SyncState error, `finished` is emitted, the gaps
+   * stay) and the error's `summaries` holds its summary. `cancel()` and `close()` end a run the
+   * same way, but the run then resolves with its summary.
    *
    * Progress is committed per item with each page, so a run interrupted by a crash resumes where
    * it stopped. An empty ledger finishes ok at once (nothing to sync).
    *
    * @example
    * ```ts
+   * import { type RemotePeer, type StorageAdapter, TimeSeriesDeputy } from 'edge-ha';
+   *
+   * declare const storage: StorageAdapter;
+   * declare const peer: RemotePeer;
+   * declare const downSince: number; // when this instance went down (ms since the epoch)
+   *
    * const deputy = new TimeSeriesDeputy({ storage, peer });
    * const summary = await deputy.run({ from: downSince, to: Date.now() }, { mode: 'overwrite' });
    * if (summary.state === 'finished_with_error') console.error(summary.errors);
@@ -497,11 +565,19 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const controller = new AbortController();
     const external = options.signal;
-    const onAbort = (): void => controller.abort(external?.reason);
-    if (external?.aborted) controller.abort(external.reason);
-    else external?.addEventListener('abort', onAbort, { once: true });
+    if (external?.aborted) {
+      return Promise.reject(
+        abortError(external, `The ${this.kind} run was not started: its signal is aborted.`),
+      );
+    }
+    const controller = new AbortController();
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      controller.abort(external?.reason);
+    };
+    external?.addEventListener('abort', onAbort, { once: true });
     this.#controller = controller;
     const requested: SyncGapInput | null =
       window === undefined ? null : { from: window.from, to: window.to, mode, reason: 'requested' };
@@ -515,7 +591,16 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       this.#controller = null;
     });
     this.#running = running;
-    return running;
+    return running.then((summary) => {
+      if (aborted && summary.state !== 'finished_ok' && external !== undefined) {
+        throw abortError(
+          external,
+          `The ${this.kind} run was aborted by its signal (it ended finished_with_error, SYNC_CANCELLED; the gaps stay in the ledger).`,
+          [summary],
+        );
+      }
+      return summary;
+    });
   }
 
   /** Cancels the run in progress, if any (it ends `finished_with_error`, `SYNC_CANCELLED`). */
@@ -530,6 +615,98 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     this.cancel(new SyncError('SYNC_CLOSED', 'The deputy was closed.'));
     if (running !== null) await running.catch(() => undefined);
     await this.#ledgerChain;
+  }
+
+  /** Same as {@link Deputy.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Cumulative counters (since this deputy was created) and current gauges, as plain data: see
+   * {@link DeputyMetrics}. Cheap: read from memory.
+   */
+  metrics(): DeputyMetrics {
+    const life = this.#lifetime;
+    const now = this.#clock.now();
+    let oldest: number | null = null;
+    for (const gap of this.#ledger.gaps) oldest = Math.min(oldest ?? gap.addedAt, gap.addedAt);
+    let behind = 0;
+    for (const status of this.#itemStatus.values()) {
+      if (status.state === 'pending' || status.state === 'running' || status.state === 'failed') {
+        behind++;
+      }
+    }
+    const lastUpToDate = this.#ledger.lastUpToDate;
+    return {
+      kind: this.kind,
+      state: this.#state,
+      code: DEPUTY_STATES[this.#state],
+      running: this.#running !== null,
+      caughtUp: this.caughtUp,
+      runs: {
+        started: life.runsStarted,
+        finishedOk: life.finishedOk,
+        finishedWithError: life.finishedWithError,
+      },
+      pointsReceived: life.pointsReceived,
+      pointsApplied: { ...life.pointsApplied },
+      eventsReceived: life.eventsReceived,
+      eventsApplied: { ...life.eventsApplied },
+      pages: life.pages,
+      bytesReceived: life.bytesReceived,
+      retries: life.retries,
+      failedItems: life.failedItems,
+      errors: Object.fromEntries(life.errors),
+      gaps: this.#ledger.gaps.length,
+      oldestGapAgeMs: oldest === null ? null : Math.max(0, now - oldest),
+      unrecoverableWindows: this.#ledger.unrecoverable.length,
+      itemsBehind: behind,
+      lastUpToDate,
+      sinceLastFinishedOkMs: lastUpToDate === null ? null : Math.max(0, now - lastUpToDate),
+      clockSkewMs: this.#clockSkewMs ?? this.#lastSkewMs,
+    };
+  }
+
+  /** Adds to a lifetime counter and forwards the increment (see {@link observeDeputyCounters}). */
+  #count(
+    key: DeputyCounterKey,
+    value: number,
+    labels: Readonly<Record<string, string>> = {},
+  ): void {
+    if (value <= 0) return;
+    const life = this.#lifetime;
+    switch (key) {
+      case 'runsStarted':
+        life.runsStarted += value;
+        break;
+      case 'runsFinished':
+        if (labels.outcome === 'finished_ok') life.finishedOk += value;
+        else life.finishedWithError += value;
+        break;
+      case 'pointsApplied':
+      case 'eventsApplied':
+        life[key][labels.mode === 'overwrite' ? 'overwrite' : 'merge'] += value;
+        break;
+      case 'errors': {
+        const code = labels.code ?? 'SYNC_FAILED';
+        life.errors.set(code, (life.errors.get(code) ?? 0) + value);
+        break;
+      }
+      default:
+        life[key] += value;
+    }
+    const sink = SINKS.get(this);
+    if (sink === undefined) return;
+    try {
+      sink(
+        key,
+        value,
+        SYNC_METRICS[key].labels.includes('deputy') ? { deputy: this.kind, ...labels } : labels,
+      );
+    } catch {
+      // a failing meter never reaches the run
+    }
   }
 
   /** The deputy's state as JSON-safe data. */
@@ -612,7 +789,9 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     const code = errorCode(error);
     const message = errorMessage(error);
     context.errors.push({ item, code, message });
+    this.#count('errors', 1, { code });
     if (item !== null) {
+      this.#count('failedItems', 1);
       const status = this.#itemStatus.get(item);
       if (status !== undefined) {
         this.#itemStatus.set(item, { ...status, state: 'failed', error: { code, message } });
@@ -668,6 +847,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     notice: { attempt: number; delayMs: number; error: Error },
   ): void {
     context.retries++;
+    this.#count('retries', 1);
     const code = errorCode(notice.error);
     this.#report(
       'warning',
@@ -724,6 +904,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     }
     this.#peerLabel = context.peer.label;
     this.#clockSkewMs = skew;
+    this.#lastSkewMs = skew;
     this.#report(
       'info',
       `Connected to ${context.peer.label} (instance ${hello.instanceId}, clock skew ${skew} ms).`,
@@ -889,6 +1070,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       routes: new Map(),
       served: new Set(),
     };
+    this.#count('runsStarted', 1);
     this.#transition(
       'START',
       requested === null
@@ -963,6 +1145,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
         fruitless = this.#counters.pages > pagesBefore ? 0 : fruitless + 1;
         if (fruitless > this.#retries) throw lost;
         context.retries++;
+        this.#count('retries', 1);
         this.#report(
           'warning',
           `Lost the connection to ${context.peer?.label ?? 'the remote'} (${errorCode(lost)}: ${errorMessage(lost)}); every item stops and the deputy reconnects, resuming from what is committed.`,
@@ -1072,6 +1255,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       unrecoverable: this.#ledger.unrecoverable.map(copyWindow),
     };
     this.#lastRun = summary;
+    this.#count('runsFinished', 1, { outcome: summary.state });
     this.#log.endRun();
     this.#safeEmit('finished', summary);
     return summary;
@@ -1303,6 +1487,10 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       this.#counters.points += written;
       this.#counters.pages++;
       this.#counters.bytes += bytes;
+      this.#count('pointsReceived', page.items.length);
+      this.#count('pointsApplied', written, { mode });
+      this.#count('pages', 1);
+      this.#count('bytesReceived', bytes);
       this.#currentGap = gap;
       const status = this.#itemStatus.get(item) as DeputyItemStatus;
       this.#updateItem(item, {
@@ -1368,9 +1556,11 @@ export class Deputy extends EventEmitter<DeputyEvents> {
         new Map(progress).set(gap.id, next),
       );
       if (page.items.length > 0) {
-        this.#counters.eventsInserted += await this.#storage.insertEventsIfAbsent(page.items, {
+        const inserted = await this.#storage.insertEventsIfAbsent(page.items, {
           syncState: write,
         });
+        this.#counters.eventsInserted += inserted;
+        this.#count('eventsApplied', inserted, { mode: gap.mode });
       } else if (next > through) {
         await this.#storage.writeSyncState(write.key, write.value);
       }
@@ -1382,6 +1572,9 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       this.#counters.events += page.items.length;
       this.#counters.pages++;
       this.#counters.bytes += bytes;
+      this.#count('eventsReceived', page.items.length);
+      this.#count('pages', 1);
+      this.#count('bytesReceived', bytes);
       this.#currentGap = gap;
       this.#emitProgress();
       if (final) return;
@@ -1450,7 +1643,7 @@ function checkHello(hello: unknown, label: string): asserts hello is PeerHello {
 }
 
 /**
- * Time-series deputy (SPEC §4.3): for every item in its item list and every gap of its ledger,
+ * Time-series deputy: for every item in its item list and every gap of its ledger,
  * reads the remote points page by page and applies them: inside a downtime the remote wins
  * (the local points of the gap are replaced), everywhere else it merges (a remote point is
  * written only where the local item has none at that timestamp). An item the remote does not
@@ -1459,10 +1652,18 @@ function checkHello(hello: unknown, label: string): asserts hello is PeerHello {
  *
  * @example
  * ```ts
- * const deputy = new TimeSeriesDeputy({ storage, peer: httpPeer({ url, token }), pageSize: 500 });
+ * import { httpPeer, type StorageAdapter, TimeSeriesDeputy } from 'edge-ha';
+ *
+ * declare const storage: StorageAdapter;
+ * declare const downSince: number; // when this instance went down (ms since the epoch)
+ *
+ * const peer = httpPeer({ url: 'http://10.0.0.6:7070/edge-ha/v1', token: process.env.EDGE_HA_TOKEN! });
+ * const deputy = new TimeSeriesDeputy({ storage, peer, pageSize: 500 });
  * deputy.on('transition', (e) => console.log(`${e.fromCode} -> ${e.toCode} ${e.reason}`));
  * const summary = await deputy.run({ from: downSince, to: Date.now() }); // merge by default
  * ```
+ *
+ * @group Sync
  */
 export class TimeSeriesDeputy extends Deputy {
   /**
@@ -1475,15 +1676,23 @@ export class TimeSeriesDeputy extends Deputy {
 }
 
 /**
- * Event deputy (SPEC §4.4): reads the remote events of every gap page by page and inserts
+ * Event deputy: reads the remote events of every gap page by page and inserts
  * those whose `id` is absent locally. A local event is never overwritten, re-running never
  * duplicates one, and a remote that sends one id twice is a bad reply.
  *
  * @example
  * ```ts
+ * import { EventDeputy, type RemotePeer, type StorageAdapter } from 'edge-ha';
+ *
+ * declare const storage: StorageAdapter;
+ * declare const peer: RemotePeer;
+ * declare const downSince: number; // when this instance went down (ms since the epoch)
+ *
  * const deputy = new EventDeputy({ storage, peer });
  * const { eventsInserted } = await deputy.run({ from: downSince, to: Date.now() });
  * ```
+ *
+ * @group Sync
  */
 export class EventDeputy extends Deputy {
   /**

@@ -20,6 +20,8 @@ import type { JsonObject, JsonValue, TimeWindow } from '../storage/types.js';
  *   local points stay.
  *
  * Events are always inserted only if absent, whatever the mode.
+ *
+ * @group Sync
  */
 export type SyncGapMode = 'overwrite' | 'merge';
 
@@ -33,6 +35,8 @@ export type SyncGapMode = 'overwrite' | 'merge';
  * - `firstStart`: the look-back of a node that never ran before: `merge`;
  * - `migrated`: the pending run of a record written by edge-ha 0.1.0: `merge`;
  * - `follow`: the trailing window of the governor's follow mode: `merge`.
+ *
+ * @group Sync
  */
 export type SyncGapReason =
   | 'downtime'
@@ -43,7 +47,11 @@ export type SyncGapReason =
   | 'migrated'
   | 'follow';
 
-/** One window a deputy is missing. */
+/**
+ * One window a deputy is missing.
+ *
+ * @group Sync
+ */
 export interface SyncGap {
   /** Ledger-unique id (never reused); per-item progress refers to it. */
   readonly id: number;
@@ -68,7 +76,11 @@ export interface SyncGap {
   } | null;
 }
 
-/** What is added to a ledger with `Deputy.addGap()` (the id and time are assigned there). */
+/**
+ * What is added to a ledger with `Deputy.addGap()` (the id and time are assigned there).
+ *
+ * @group Sync
+ */
 export interface SyncGapInput {
   /** Inclusive start, epoch ms. */
   readonly from: number;

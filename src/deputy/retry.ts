@@ -5,15 +5,22 @@
 
 import pRetry from 'p-retry';
 import type { Clock } from '../clock.js';
-import { isEdgeHaError, PeerError, SyncError } from '../errors.js';
+import { isEdgeHaError, PeerError, SyncAbortError, SyncError } from '../errors.js';
+import type { DeputyRunSummary } from './types.js';
 
 /**
  * A pure back-off policy: the delay in milliseconds before retry number `attempt` (1 for the first
  * retry). Plug your own into `DeputyOptions.retry.backoff`.
+ *
+ * @group Sync
  */
 export type BackoffFunction = (attempt: number) => number;
 
-/** Options of {@link exponentialBackoff}. */
+/**
+ * Options of {@link exponentialBackoff}.
+ *
+ * @group Sync
+ */
 export interface ExponentialBackoffOptions {
   /**
    * Delay before the first retry, in ms.
@@ -58,10 +65,14 @@ function checkNumber(name: string, value: number, min: number, max = Number.POSI
  *
  * @example
  * ```ts
+ * import { exponentialBackoff } from 'edge-ha';
+ *
  * const backoff = exponentialBackoff({ initialDelayMs: 100, jitter: 0 });
  * backoff(1); // 100
  * backoff(3); // 400
  * ```
+ *
+ * @group Sync
  */
 export function exponentialBackoff(options: ExponentialBackoffOptions = {}): BackoffFunction {
   const initial = options.initialDelayMs ?? 500;
@@ -81,7 +92,11 @@ export function exponentialBackoff(options: ExponentialBackoffOptions = {}): Bac
   };
 }
 
-/** Retry settings of a deputy. */
+/**
+ * Retry settings of a deputy.
+ *
+ * @group Sync
+ */
 export interface RetryOptions {
   /**
    * How many times a failed connection attempt or transient remote error is retried (so at most
@@ -109,6 +124,18 @@ export function cancelledError(signal: AbortSignal): SyncError {
   const detail =
     reason instanceof Error && reason.name !== 'AbortError' ? `: ${reason.message}` : '';
   return new SyncError('SYNC_CANCELLED', `The sync run was cancelled${detail}.`, { cause: reason });
+}
+
+/**
+ * The rejection of a call whose caller's `signal` aborted (name `AbortError`, `cause` the
+ * signal's reason, code `SYNC_CANCELLED`), with the summaries of the runs it ended.
+ */
+export function abortError(
+  signal: AbortSignal,
+  message: string,
+  summaries: readonly DeputyRunSummary[] = [],
+): SyncAbortError {
+  return new SyncAbortError(message, { cause: signal.reason, summaries });
 }
 
 /** Waits `ms` on `clock`; rejects with `SYNC_CANCELLED` as soon as `signal` aborts. */

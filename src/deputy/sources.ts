@@ -37,7 +37,8 @@ export interface WindowRoute {
  * of it; a part that every source lacks is served by source 0 and listed in `uncovered`. With
  * no missing windows in it, the whole window is one part of source 0.
  *
- * @example
+ * For example (an internal helper, not exported by the package):
+ *
  * ```ts
  * routeWindow({ from: 0, to: 100 }, [[{ from: 40, to: 60 }], []]);
  * // parts: [0, 40) from 0, [40, 60) from 1, [60, 100) from 0; uncovered: []

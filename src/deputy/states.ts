@@ -1,5 +1,5 @@
 /**
- * The deputy state machine as data (SPEC §4.1): Apis-compatible numeric states, the transition
+ * The deputy state machine as data: Apis-compatible numeric states, the transition
  * table and a pure {@link step} function. The driver (`Deputy`) commits a state, then emits it.
  */
 
@@ -11,8 +11,14 @@ import { SyncError } from '../errors.js';
  *
  * @example
  * ```ts
- * if (snapshot.code === DEPUTY_STATES.finished_ok) console.log('synced');
+ * import { DEPUTY_STATES, type TimeSeriesDeputy } from 'edge-ha';
+ *
+ * declare const deputy: TimeSeriesDeputy;
+ *
+ * if (deputy.snapshot().code === DEPUTY_STATES.finished_ok) console.log('synced');
  * ```
+ *
+ * @group Sync
  */
 export const DEPUTY_STATES: {
   /** Not started. */
@@ -39,15 +45,25 @@ export const DEPUTY_STATES: {
   finished_with_error: 6,
 } as const);
 
-/** Name of a deputy state, e.g. `waiting_for_reply`. */
+/**
+ * Name of a deputy state, e.g. `waiting_for_reply`.
+ *
+ * @group Sync
+ */
 export type DeputyStateName = keyof typeof DEPUTY_STATES;
 
-/** Numeric Apis code of a deputy state, `0`..`6`. */
+/**
+ * Numeric Apis code of a deputy state, `0`..`6`.
+ *
+ * @group Sync
+ */
 export type DeputyStateCode = (typeof DEPUTY_STATES)[DeputyStateName];
 
 /**
  * What makes the machine move. Only the driver sends these; they are public so the table can be
  * read and documented.
+ *
+ * @group Sync
  */
 export type DeputyEventType =
   /** A finished deputy is reset to `idle` before a new run. */
@@ -72,7 +88,11 @@ export type DeputyEventType =
   /** The run ended with an error (failed items, unreachable remote, cancellation, storage). */
   | 'FAIL';
 
-/** One row of the transition table. */
+/**
+ * One row of the transition table.
+ *
+ * @group Sync
+ */
 export interface DeputyTransition {
   /** State the transition leaves. */
   readonly from: DeputyStateName;
@@ -96,6 +116,8 @@ const RUNNING: readonly DeputyStateName[] = [
  * cancellation), an empty window short-cuts `started → finished_ok`, a connection lost while
  * requesting or receiving goes back to `waiting_for_connection`, and a finished deputy is
  * `RESET` to `idle` before its next run.
+ *
+ * @group Sync
  */
 export const DEPUTY_TRANSITIONS: readonly DeputyTransition[] = Object.freeze(
   (
@@ -127,9 +149,13 @@ const TABLE: ReadonlyMap<string, DeputyStateName> = new Map(
  *
  * @example
  * ```ts
+ * import { step } from 'edge-ha';
+ *
  * step('idle', 'START'); // 'started'
  * step('idle', 'SUCCEED'); // null
  * ```
+ *
+ * @group Sync
  */
 export function step(state: DeputyStateName, event: DeputyEventType): DeputyStateName | null {
   return TABLE.get(`${state}|${event}`) ?? null;
@@ -161,8 +187,12 @@ export function isFinishedState(state: DeputyStateName): boolean {
  *
  * @example
  * ```ts
+ * import { deputyStateDiagram } from 'edge-ha';
+ *
  * console.log(deputyStateDiagram());
  * ```
+ *
+ * @group Sync
  */
 export function deputyStateDiagram(): string {
   const lines = ['stateDiagram-v2', '  [*] --> idle'];

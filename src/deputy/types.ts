@@ -9,10 +9,18 @@ import type { SyncGap, SyncGapMode } from './ledger.js';
 import type { RetryOptions } from './retry.js';
 import type { DeputyStateCode, DeputyStateName } from './states.js';
 
-/** The two kinds of deputy: time series (remote wins) and events (local wins). */
+/**
+ * The two kinds of deputy: time series (remote wins) and events (local wins).
+ *
+ * @group Sync
+ */
 export type DeputyKind = 'timeSeries' | 'events';
 
-/** Options shared by {@link TimeSeriesDeputy} and {@link EventDeputy}. */
+/**
+ * Options shared by {@link TimeSeriesDeputy} and {@link EventDeputy}.
+ *
+ * @group Sync
+ */
 export interface DeputyOptions {
   /** The local store being caught up. */
   readonly storage: StorageAdapter;
@@ -97,9 +105,17 @@ export interface DeputyOptions {
   readonly syncStateLimit?: number;
 }
 
-/** Options of one `run()`. */
+/**
+ * Options of one `run()`.
+ *
+ * @group Sync
+ */
 export interface DeputyRunOptions {
-  /** Cancels the run: it ends `finished_with_error` with `SYNC_CANCELLED` in SyncState. */
+  /**
+   * Aborts the run: it ends `finished_with_error` with `SYNC_CANCELLED` in SyncState, and `run()`
+   * rejects with a `SyncAbortError` (`name` `'AbortError'`, `cause` the signal's reason). An
+   * already aborted signal starts no run.
+   */
   readonly signal?: AbortSignal | undefined;
   /**
    * How the window given to `run(window)` is applied: `merge` (safe: local points stay) or
@@ -110,7 +126,11 @@ export interface DeputyRunOptions {
   readonly mode?: SyncGapMode | undefined;
 }
 
-/** A deputy's durable state, as `load()` returns it. */
+/**
+ * A deputy's durable state, as `load()` returns it.
+ *
+ * @group Sync
+ */
 export interface DeputyRecord {
   /** Apis LastUpToDate: time of the last transition to finished_ok, or `null`. */
   readonly lastUpToDate: number | null;
@@ -120,7 +140,11 @@ export interface DeputyRecord {
   readonly unrecoverable: readonly TimeWindow[];
 }
 
-/** Payload of the `transition` event, emitted after the new state is committed. */
+/**
+ * Payload of the `transition` event, emitted after the new state is committed.
+ *
+ * @group Sync
+ */
 export interface DeputyTransitionEvent {
   /** Which deputy moved. */
   readonly kind: DeputyKind;
@@ -138,10 +162,18 @@ export interface DeputyTransitionEvent {
   readonly reason: string;
 }
 
-/** Severity of a {@link SyncStateMessage}. */
+/**
+ * Severity of a {@link SyncStateMessage}.
+ *
+ * @group Sync
+ */
 export type SyncStateLevel = 'info' | 'warning' | 'error';
 
-/** One SyncState message (Apis' `SyncState` state item, as data). */
+/**
+ * One SyncState message (Apis' `SyncState` state item, as data).
+ *
+ * @group Sync
+ */
 export interface SyncStateMessage {
   /** Who wrote it: a deputy kind, or `governor`. */
   readonly kind: DeputyKind | 'governor';
@@ -157,7 +189,11 @@ export interface SyncStateMessage {
   readonly message: string;
 }
 
-/** Payload of the `progress` event and part of the snapshot. */
+/**
+ * Payload of the `progress` event and part of the snapshot.
+ *
+ * @group Sync
+ */
 export interface DeputyProgress {
   /** Which deputy. */
   readonly kind: DeputyKind;
@@ -189,10 +225,18 @@ export interface DeputyProgress {
   readonly bytes: number;
 }
 
-/** Remote operation a deputy retries. */
+/**
+ * Remote operation a deputy retries.
+ *
+ * @group Sync
+ */
 export type DeputyOperation = 'hello' | 'listItems' | 'readPoints' | 'readEvents';
 
-/** Payload of the `retry` event, emitted before each back-off wait. */
+/**
+ * Payload of the `retry` event, emitted before each back-off wait.
+ *
+ * @group Sync
+ */
 export interface DeputyRetryEvent {
   /** Which deputy. */
   readonly kind: DeputyKind;
@@ -210,7 +254,11 @@ export interface DeputyRetryEvent {
   readonly message: string;
 }
 
-/** Payload of the `itemError` event: one time-series item failed; the others continue. */
+/**
+ * Payload of the `itemError` event: one time-series item failed; the others continue.
+ *
+ * @group Sync
+ */
 export interface DeputyItemError {
   /** Which deputy. */
   readonly kind: DeputyKind;
@@ -225,10 +273,16 @@ export interface DeputyItemError {
 /**
  * State of one time-series item in the current (or last) run; `skipped` when the remote does
  * not trend it (nothing to pull).
+ *
+ * @group Sync
  */
 export type DeputyItemState = 'pending' | 'running' | 'ok' | 'skipped' | 'failed';
 
-/** Status of one time-series item. */
+/**
+ * Status of one time-series item.
+ *
+ * @group Sync
+ */
 export interface DeputyItemStatus {
   /** Where the item is. */
   readonly state: DeputyItemState;
@@ -251,7 +305,11 @@ export interface DeputyItemStatus {
   } | null;
 }
 
-/** One error of a run, as listed in its summary. */
+/**
+ * One error of a run, as listed in its summary.
+ *
+ * @group Sync
+ */
 export interface DeputyRunError {
   /** The item concerned, or `null` for a run-level error. */
   readonly item: string | null;
@@ -261,7 +319,11 @@ export interface DeputyRunError {
   readonly message: string;
 }
 
-/** What `run()` resolves to (also the payload of `finished`). */
+/**
+ * What `run()` resolves to (also the payload of `finished`).
+ *
+ * @group Sync
+ */
 export interface DeputyRunSummary {
   /** Which deputy. */
   readonly kind: DeputyKind;
@@ -325,7 +387,11 @@ export interface DeputyRunSummary {
   readonly unrecoverable: readonly TimeWindow[];
 }
 
-/** The JSON state of a deputy (`snapshot()`). */
+/**
+ * The JSON state of a deputy (`snapshot()`).
+ *
+ * @group Sync
+ */
 export interface DeputySnapshot {
   /** Which deputy. */
   readonly kind: DeputyKind;
@@ -364,7 +430,13 @@ export interface DeputySnapshot {
   readonly lastRun: DeputyRunSummary | null;
 }
 
-/** The typed events of a deputy (eventemitter3 event map). */
+/**
+ * The typed events of a deputy (eventemitter3 event map). Every event of the deputies and the
+ * governor, when it is emitted and its payload, is in one table: the Events section of the
+ * [sync guide](../../docs/sync.md#events).
+ *
+ * @group Sync
+ */
 export interface DeputyEvents {
   /** A state change, after it is committed. */
   transition: [event: DeputyTransitionEvent];

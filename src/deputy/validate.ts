@@ -1,5 +1,5 @@
 /**
- * Checks of what a remote returns, before anything is applied locally (SPEC §6 I6): a bad reply
+ * Checks of what a remote returns, before anything is applied locally: a bad reply
  * becomes a permanent `PEER_BAD_REPLY` and the local data stays untouched.
  *
  * @internal

@@ -6,7 +6,11 @@
 import { SyncError } from '../errors.js';
 import type { JsonObject } from '../storage/types.js';
 
-/** What the heartbeat record says about the previous run of the node. */
+/**
+ * What the heartbeat record says about the previous run of the node.
+ *
+ * @group Sync
+ */
 export interface HeartbeatInfo {
   /** The node was running through this time, epoch ms. */
   readonly at: number;
@@ -19,7 +23,11 @@ export interface HeartbeatInfo {
   readonly intervalMs: number | null;
 }
 
-/** Inputs of {@link computeDowntime}. */
+/**
+ * Inputs of {@link computeDowntime}.
+ *
+ * @group Sync
+ */
 export interface DowntimeInput {
   /** The previous run's heartbeat, or `null` when the node never ran (or nothing was recorded). */
   readonly heartbeat: HeartbeatInfo | null;
@@ -29,7 +37,11 @@ export interface DowntimeInput {
   readonly intervalMs: number;
 }
 
-/** The downtime of a node: it was not running in `[overwriteFrom, to)`. */
+/**
+ * The downtime of a node: it was not running in `[overwriteFrom, to)`.
+ *
+ * @group Sync
+ */
 export interface Downtime {
   /** The last heartbeat: the node was certainly running until here. */
   readonly heartbeat: number;
@@ -53,9 +65,13 @@ export interface Downtime {
  *
  * @example
  * ```ts
+ * import { computeDowntime } from 'edge-ha';
+ *
  * computeDowntime({ heartbeat: { at: 1_000, clean: false, intervalMs: 100 }, startup: 5_000, intervalMs: 100 });
  * // { heartbeat: 1000, overwriteFrom: 1200, to: 5000, clean: false }
  * ```
+ *
+ * @group Sync
  */
 export function computeDowntime(input: DowntimeInput): Downtime | null {
   const { heartbeat, startup } = input;

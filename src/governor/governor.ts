@@ -1,12 +1,18 @@
 /**
- * The HA governor (SPEC §4.2): heartbeat, downtime gaps, deputies, status.
+ * The HA governor: heartbeat, downtime gaps, deputies, status (docs/sync.md, "The governor").
  */
 
 import { EventEmitter } from 'eventemitter3';
 import { type Clock, systemClock, type TimerHandle } from '../clock.js';
-import { assertSyncWindow, type Deputy, EventDeputy, TimeSeriesDeputy } from '../deputy/deputy.js';
+import {
+  assertSyncWindow,
+  type Deputy,
+  EventDeputy,
+  observeDeputyCounters,
+  TimeSeriesDeputy,
+} from '../deputy/deputy.js';
 import type { SyncGap, SyncGapMode } from '../deputy/ledger.js';
-import type { RetryOptions } from '../deputy/retry.js';
+import { abortError, type RetryOptions } from '../deputy/retry.js';
 import type {
   DeputyEvents,
   DeputyKind,
@@ -17,7 +23,11 @@ import type {
   SyncStateLevel,
   SyncStateMessage,
 } from '../deputy/types.js';
-import { SyncError } from '../errors.js';
+import { SyncAbortError, SyncError } from '../errors.js';
+import { type Logger, logGovernorEvents } from '../ops/logger.js';
+import type { MeterLike, MetricsSnapshot } from '../ops/metrics.js';
+import { bindMeter, type MeterBinding } from '../ops/otel.js';
+import { serviceLevel } from '../ops/service-level.js';
 import { unionWindows } from '../peer/gaps.js';
 import type { RemotePeer } from '../peer/types.js';
 import type { StorageAdapter, TimeWindow } from '../storage/types.js';
@@ -29,7 +39,11 @@ import {
   writeHeartbeatRecord,
 } from './downtime.js';
 
-/** Options of {@link HAGovernor}. */
+/**
+ * Options of {@link HAGovernor}.
+ *
+ * @group Sync
+ */
 export interface HAGovernorOptions {
   /** The local store. */
   readonly storage: StorageAdapter;
@@ -161,9 +175,49 @@ export interface HAGovernorOptions {
    * @default 2 × followEveryMs
    */
   readonly followWindowMs?: number;
+  /**
+   * Where the governor logs what its deputies do (pino-compatible: `info(fields, message)`): every
+   * transition and SyncState message, every finished run with its counts and error codes
+   * (`error` level when it failed), the scheduled syncs; retries, progress and heartbeats at
+   * `debug`. A throwing logger is ignored.
+   * @default undefined (no logging; the events are still emitted)
+   * @example
+   * ```ts
+   * import { HAGovernor, jsonLogger, type RemotePeer, type StorageAdapter } from 'edge-ha';
+   *
+   * declare const storage: StorageAdapter;
+   * declare const peers: RemotePeer[];
+   *
+   * new HAGovernor({ storage, peers, logger: jsonLogger({ write: (line) => process.stdout.write(line) }) });
+   * ```
+   */
+  readonly logger?: Logger;
+  /**
+   * An OpenTelemetry `Meter` (`metrics.getMeter('edge-ha')` from `@opentelemetry/api`, an
+   * optional peer dependency edge-ha never imports) on which the metrics of
+   * {@link HAGovernor.metrics} are recorded: counters as `Counter`s (named as in Prometheus,
+   * without `_total`), gauges as `ObservableGauge`s. The
+   * [operations guide](../../docs/operations.md#metrics) lists them.
+   * @default undefined
+   * @example
+   * ```ts
+   * import { metrics } from '@opentelemetry/api';
+   * import { HAGovernor, type RemotePeer, type StorageAdapter } from 'edge-ha';
+   *
+   * declare const storage: StorageAdapter;
+   * declare const peers: RemotePeer[];
+   *
+   * new HAGovernor({ storage, peers, meter: metrics.getMeter('edge-ha') });
+   * ```
+   */
+  readonly meter?: MeterLike;
 }
 
-/** What `start()` learnt about the previous run of the node. */
+/**
+ * What `start()` learnt about the previous run of the node.
+ *
+ * @group Sync
+ */
 export interface GovernorDowntime {
   /** The heartbeat record found at start-up, or `null` (first start). */
   readonly heartbeat: HeartbeatInfo | null;
@@ -171,7 +225,11 @@ export interface GovernorDowntime {
   readonly downtime: Downtime | null;
 }
 
-/** What `start()` and `resync()` resolve to: one summary per enabled deputy. */
+/**
+ * What `start()` and `resync()` resolve to: one summary per enabled deputy.
+ *
+ * @group Sync
+ */
 export interface GovernorRunResult {
   /** Summary of the time-series deputy's run, or `null` when disabled. */
   readonly timeSeries: DeputyRunSummary | null;
@@ -179,7 +237,11 @@ export interface GovernorRunResult {
   readonly events: DeputyRunSummary | null;
 }
 
-/** The governor's state as JSON (`status()`). */
+/**
+ * The governor's state as JSON (`status()`).
+ *
+ * @group Sync
+ */
 export interface GovernorStatus {
   /** Start-up time, or `null` before `start()`. */
   readonly startedAt: number | null;
@@ -226,13 +288,23 @@ export interface GovernorStatus {
   readonly failedAttempts: number;
 }
 
-/** Payload of the governor's `heartbeat` event. */
+/**
+ * Payload of the governor's `heartbeat` event.
+ *
+ * @group Sync
+ */
 export interface GovernorHeartbeat {
   /** The "running through" time written. */
   readonly at: number;
 }
 
-/** The governor's typed events: every deputy event (with its `kind`), plus `heartbeat`. */
+/**
+ * The governor's typed events: every deputy event (with its `kind`), plus `heartbeat` and
+ * `scheduled`. Every event, when it is emitted and its payload, is in one table: the Events
+ * section of the [sync guide](../../docs/sync.md#events).
+ *
+ * @group Sync
+ */
 export interface GovernorEvents extends DeputyEvents {
   /** A heartbeat was written. */
   heartbeat: [heartbeat: GovernorHeartbeat];
@@ -240,7 +312,11 @@ export interface GovernorEvents extends DeputyEvents {
   scheduled: [sync: GovernorScheduledSync];
 }
 
-/** Payload of the governor's `scheduled` event. */
+/**
+ * Payload of the governor's `scheduled` event.
+ *
+ * @group Sync
+ */
 export interface GovernorScheduledSync {
   /** Why: `retry` (not caught up), `follow` (follow mode) or `reported` (a host reported a gap). */
   readonly reason: 'retry' | 'follow' | 'reported';
@@ -279,20 +355,31 @@ function nonNegative(name: string, value: number | undefined, fallback: number, 
 /**
  * Owns the deputies of one local instance: writes a heartbeat while running, and at `start()`
  * adds the downtime (`[last heartbeat, start-up)`) to every deputy's gap ledger and syncs the
- * ledgers from the first reachable peer (SPEC §4.2): the remote wins only where this node was
- * down; around it, and for gaps a host reports, the sync merges.
+ * ledgers from the first reachable peer: the remote wins only where this node was
+ * down; around it, and for gaps a host reports, the sync merges. The
+ * [sync guide](../../docs/sync.md#the-governor) has the whole lifecycle.
  *
  * @example
  * ```ts
+ * import express from 'express';
+ * import { HAGovernor, httpPeer } from 'edge-ha';
+ * import { openSqliteStorage } from 'edge-ha/sqlite';
+ *
+ * const storage = openSqliteStorage('./edge-ha.db');
  * const governor = new HAGovernor({
  *   storage,
- *   peers: [httpPeer({ url: 'http://b:7070/edge-ha/v1', token: process.env.EDGE_HA_TOKEN ?? '' })],
+ *   peers: [httpPeer({ url: 'http://b:7070/edge-ha/v1', token: process.env.EDGE_HA_TOKEN! })],
  * });
  * governor.on('transition', (e) => console.log(e.kind, `${e.fromCode}→${e.toCode}`, e.reason));
  * await governor.start();
+ *
+ * const app = express();
  * app.get('/ready', (_req, res) => res.sendStatus(governor.status().caughtUp ? 200 : 503));
- * process.on('SIGTERM', () => governor.close());
+ * app.listen(8080);
+ * process.on('SIGTERM', () => void governor.close());
  * ```
+ *
+ * @group Sync
  */
 export class HAGovernor extends EventEmitter<GovernorEvents> {
   /** Sync-state key of the heartbeat record. */
@@ -326,6 +413,8 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     resolve: () => void;
     reject: (error: unknown) => void;
   }>();
+  #meter: MeterBinding | null = null;
+  #unlog: (() => void) | null = null;
 
   /**
    * @param options - See {@link HAGovernorOptions}.
@@ -423,6 +512,22 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
         );
       }
     }
+    const logger = options.logger;
+    if (
+      logger !== undefined &&
+      (typeof logger !== 'object' || logger === null || typeof logger.error !== 'function')
+    ) {
+      throw new SyncError(
+        'SYNC_INVALID_OPTION',
+        'HAGovernor option logger must be a logger with info, warn and error methods (pino, console, jsonLogger()).',
+      );
+    }
+    if (options.meter !== undefined) {
+      const binding = bindMeter(options.meter, () => this.metrics());
+      for (const deputy of this.#deputies) observeDeputyCounters(deputy, binding.count);
+      this.#meter = binding;
+    }
+    if (logger !== undefined) this.#unlog = logGovernorEvents(this, logger);
   }
 
   #deputy(kind: DeputyKind): Deputy | undefined {
@@ -506,13 +611,33 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     this.#busy = true;
     const controller = new AbortController();
     this.#controller = controller;
-    const onAbort = (): void => controller.abort(signal?.reason);
-    if (signal?.aborted) controller.abort(signal.reason);
-    else signal?.addEventListener('abort', onAbort, { once: true });
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+      controller.abort(signal?.reason);
+    };
     try {
+      if (signal?.aborted) {
+        throw abortError(signal, 'The sync was not started: its signal is aborted.');
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
       const summaries = await Promise.all(
-        this.#deputies.map((deputy) => deputy.run(undefined, { signal: controller.signal })),
+        this.#deputies.map((deputy) =>
+          deputy.run(undefined, { signal: controller.signal }).catch((error: unknown) => {
+            // The governor's own signal (cancel(), close(), the caller's): the run's summary.
+            const summary = error instanceof SyncAbortError ? error.summaries[0] : undefined;
+            if (summary === undefined) throw error;
+            return summary;
+          }),
+        ),
       );
+      if (aborted && signal !== undefined && summaries.some((s) => s.state !== 'finished_ok')) {
+        throw abortError(
+          signal,
+          'The sync was aborted by its signal (the runs ended finished_with_error, SYNC_CANCELLED; the gaps stay in the ledgers).',
+          summaries,
+        );
+      }
       const byKind = (kind: DeputyKind): DeputyRunSummary | null =>
         summaries.find((summary) => summary.kind === kind) ?? null;
       return { timeSeries: byKind('timeSeries'), events: byKind('events') };
@@ -619,7 +744,8 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
    * `await governor.start(); await governor.whenCaughtUp()`.
    *
    * @throws {SyncError} `SYNC_CLOSED` when the governor is (or gets) closed first,
-   * `SYNC_CANCELLED` when `signal` aborts, `SYNC_BUSY` before `start()`.
+   * `SYNC_BUSY` before `start()`; {@link SyncAbortError} (`name` `'AbortError'`, code
+   * `SYNC_CANCELLED`, `cause` the signal's reason) when `signal` aborts.
    */
   whenCaughtUp(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
     if (this.#closed) {
@@ -646,10 +772,9 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
       };
       const onAbort = (): void => {
         this.#waiters.delete(waiter);
+        // only registered with a signal
         waiter.reject(
-          new SyncError('SYNC_CANCELLED', 'whenCaughtUp() was cancelled.', {
-            cause: signal?.reason,
-          }),
+          abortError(signal as AbortSignal, 'whenCaughtUp() was aborted by its signal.'),
         );
       };
       const done = (): void => {
@@ -674,8 +799,14 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
    * deputies' summaries; a failed sync resolves too (check `state` or `status().caughtUp`); the
    * gaps stay in the ledgers for the next `sync()`.
    *
+   * `signal` aborts the first sync, not the governor: a signal already aborted at the call
+   * starts nothing; one that aborts later rejects the call with a {@link SyncAbortError} once
+   * the runs have ended (the governor is started then: heartbeats and retries go on until
+   * `close()`).
+   *
    * @throws {SyncError} `SYNC_BUSY` when already started, `SYNC_CLOSED` after `close()`,
-   * `SYNC_STATE_FORMAT` when a stored record cannot be read (nothing is changed then).
+   * `SYNC_STATE_FORMAT` when a stored record cannot be read (nothing is changed then);
+   * {@link SyncAbortError} when `signal` aborts.
    */
   async start(options: { readonly signal?: AbortSignal } = {}): Promise<GovernorRunResult> {
     this.#check();
@@ -684,6 +815,9 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
         'SYNC_BUSY',
         'This governor was already started; use sync() to sync again.',
       );
+    }
+    if (options.signal?.aborted) {
+      throw abortError(options.signal, 'The governor was not started: its signal is aborted.');
     }
     this.#busy = true;
     const startup = this.#clock.now();
@@ -751,12 +885,19 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
 
   /**
    * Syncs every deputy's gap ledger now (for example after `reportGap()`, or to retry after a
-   * failed run).
+   * failed run). Resolves with the summaries, also of failed runs; `cancel()` and `close()`
+   * end the runs (`SYNC_CANCELLED`) and it resolves.
    *
-   * @throws {SyncError} `SYNC_BUSY` while a sync runs, `SYNC_CLOSED` after `close()`.
+   * @throws {SyncError} `SYNC_BUSY` while a sync runs, `SYNC_CLOSED` after `close()`;
+   * {@link SyncAbortError} (`name` `'AbortError'`, code `SYNC_CANCELLED`, `cause` the signal's
+   * reason, `summaries` the runs it ended) when `signal` aborts: already aborted, nothing runs;
+   * aborted during the sync, the runs end `finished_with_error` and the gaps stay.
    */
   async sync(options: { readonly signal?: AbortSignal } = {}): Promise<GovernorRunResult> {
     this.#check();
+    if (options.signal?.aborted) {
+      throw abortError(options.signal, 'The sync was not started: its signal is aborted.');
+    }
     return this.#runAll(options.signal);
   }
 
@@ -784,7 +925,8 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
    * "ExpertMode").
    *
    * @throws {SyncError} `SYNC_BUSY` while a sync runs, `SYNC_CLOSED` after `close()`,
-   * `SYNC_INVALID_WINDOW` for a bad window.
+   * `SYNC_INVALID_WINDOW` for a bad window; {@link SyncAbortError} when `signal` aborts (as
+   * for {@link HAGovernor.sync}; already aborted, the window is not added).
    */
   async resync(
     window: TimeWindow,
@@ -792,6 +934,9 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
   ): Promise<GovernorRunResult> {
     this.#check();
     assertSyncWindow(window);
+    if (options.signal?.aborted) {
+      throw abortError(options.signal, 'The resync was not started: its signal is aborted.');
+    }
     const mode = options.mode ?? 'merge';
     this.#busy = true;
     try {
@@ -815,11 +960,16 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
    *
    * @example
    * ```ts
+   * import { createPeerHandler, HAGovernor, type RemotePeer, type StorageAdapter } from 'edge-ha';
+   *
+   * declare const storage: StorageAdapter;
+   * declare const peers: RemotePeer[];
+   *
    * const governor = new HAGovernor({ storage, peers });
    * const handler = createPeerHandler({
    *   storage,
    *   instanceId: 'a',
-   *   token,
+   *   token: process.env.EDGE_HA_TOKEN!,
    *   gaps: () => governor.missingWindows(),
    * });
    * await governor.start();
@@ -837,6 +987,43 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
       windows.push(...deputy.unrecoverable);
     }
     return unionWindows(windows);
+  }
+
+  /**
+   * The governor's metrics as plain data (cumulative counters since it was created, current
+   * gauges): see {@link MetricsSnapshot}. Read from memory, cheap enough for every scrape;
+   * `formatMetrics()` turns it into the Prometheus text format, and
+   * `createPeerHandler({ metrics: { collect: () => governor.metrics() } })` serves it at
+   * `GET /metrics`.
+   *
+   * @example
+   * ```ts
+   * import type { HAGovernor } from 'edge-ha';
+   *
+   * declare const governor: HAGovernor;
+   *
+   * const { caughtUp, deputies } = governor.metrics();
+   * console.log(caughtUp, deputies.timeSeries?.gaps, deputies.timeSeries?.sinceLastFinishedOkMs);
+   * ```
+   */
+  metrics(): MetricsSnapshot {
+    const deputy = (kind: DeputyKind) => this.#deputy(kind)?.metrics() ?? null;
+    const status = {
+      closed: this.#closed,
+      startedAt: this.#startedAt,
+      caughtUp: this.#isCaughtUp(),
+      failedAttempts: this.#failedAttempts,
+    };
+    return {
+      at: this.#clock.now(),
+      startedAt: status.startedAt,
+      closed: status.closed,
+      caughtUp: status.caughtUp,
+      serviceLevel: serviceLevel(status),
+      failedAttempts: status.failedAttempts,
+      heartbeat: this.#heartbeat,
+      deputies: { timeSeries: deputy('timeSeries'), events: deputy('events') },
+    };
   }
 
   /** Cancels the runs in progress (they end `finished_with_error`, `SYNC_CANCELLED`). */
@@ -898,5 +1085,14 @@ export class HAGovernor extends EventEmitter<GovernorEvents> {
     if (this.#startedAt !== null && this.#records) {
       await this.#writeHeartbeat(this.#clock.now(), true);
     }
+    this.#meter?.detach();
+    this.#meter = null;
+    this.#unlog?.();
+    this.#unlog = null;
+  }
+
+  /** Same as {@link HAGovernor.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }

@@ -12,6 +12,8 @@ import type { GovernorStatus } from '../governor/governor.js';
  * - `degraded` (2–199): started but not caught up: 199 while the first catch-up runs, then 25
  *   less per consecutive sync attempt that left the node behind (`failedAttempts`), never below 2;
  * - `healthy` (255): caught up (every gap ledger empty, the last runs `finished_ok`).
+ *
+ * @group Operations
  */
 export const SERVICE_LEVEL: {
   /** The governor is closed: out of service. */
@@ -38,12 +40,19 @@ export const SERVICE_LEVEL: {
  *
  * @example
  * ```ts
- * import { serviceLevel } from 'edge-ha';
+ * import { type HAGovernor, serviceLevel } from 'edge-ha';
+ *
+ * declare const governor: HAGovernor;
+ * declare const opcuaServer: { serviceLevel: number }; // your OPC UA server's ServiceLevel variable
  *
  * opcuaServer.serviceLevel = serviceLevel(governor.status()); // 255 once caught up
  * ```
+ *
+ * @group Operations
  */
-export function serviceLevel(status: GovernorStatus): number {
+export function serviceLevel(
+  status: Pick<GovernorStatus, 'closed' | 'startedAt' | 'caughtUp' | 'failedAttempts'>,
+): number {
   if (status.closed) return SERVICE_LEVEL.maintenance;
   if (status.startedAt === null) return SERVICE_LEVEL.noData;
   if (status.caughtUp) return SERVICE_LEVEL.healthy;

@@ -1,6 +1,6 @@
 /**
  * `WriteDistributor`: delivers one batch to every live copy a `Topology.routeWrite` names, in
- * parallel, and reports per copy whether it acknowledged (SPEC §5, "Writes").
+ * parallel, and reports per copy whether it acknowledged (docs/writes.md).
  */
 
 import { isEdgeHaError, PeerError } from '../errors.js';
@@ -12,7 +12,11 @@ import { httpPeer, type PeerFetch } from './http-client.js';
 import type { PeerCallOptions, PeerWriter } from './types.js';
 import { assertWritableEvents, DEFAULT_PEER_BASE_PATH } from './wire.js';
 
-/** Options of {@link WriteDistributor}. */
+/**
+ * Options of {@link WriteDistributor}.
+ *
+ * @group Peer protocol
+ */
 export interface WriteDistributorOptions {
   /** The topology that routes each write and records the liveness of its copies. */
   readonly topology: Topology;
@@ -22,7 +26,21 @@ export interface WriteDistributorOptions {
    * @default an `httpPeer` to `<protocol>//<host>:<port><basePath>` with `token` (cached per URL)
    * @example
    * ```ts
-   * connect: (target) => httpPeer({ url: `https://${target.host}:${target.port}/edge-ha/v1`, token, fetch: tlsFetch })
+   * import { readFileSync } from 'node:fs';
+   * import { httpPeer, type Topology, WriteDistributor } from 'edge-ha';
+   *
+   * declare const topology: Topology;
+   *
+   * const ca = readFileSync('/etc/edge-ha/ca.pem');
+   * const distributor = new WriteDistributor({
+   *   topology,
+   *   connect: (target) =>
+   *     httpPeer({
+   *       url: `https://${target.host}:${target.port}/edge-ha/v1`,
+   *       token: process.env.EDGE_HA_WRITE_TOKEN!,
+   *       tls: { ca },
+   *     }),
+   * });
    * ```
    */
   readonly connect?: (target: RoutedOperator) => PeerWriter;
@@ -55,7 +73,11 @@ export interface WriteDistributorOptions {
   readonly timeoutMs?: number;
 }
 
-/** A copy that acknowledged the batch. */
+/**
+ * A copy that acknowledged the batch.
+ *
+ * @group Peer protocol
+ */
 export interface DeliveredCopy {
   /** The operator that holds the copy. */
   readonly operator: RoutedOperator;
@@ -67,7 +89,11 @@ export interface DeliveredCopy {
   readonly inserted?: number;
 }
 
-/** A copy that did not acknowledge the batch: it may or may not hold it. */
+/**
+ * A copy that did not acknowledge the batch: it may or may not hold it.
+ *
+ * @group Peer protocol
+ */
 export interface FailedCopy {
   /** The operator that should hold the copy. */
   readonly operator: RoutedOperator;
@@ -85,10 +111,18 @@ export interface FailedCopy {
   readonly reported: boolean;
 }
 
-/** The outcome of one copy of a distributed write. */
+/**
+ * The outcome of one copy of a distributed write.
+ *
+ * @group Peer protocol
+ */
 export type CopyResult = DeliveredCopy | FailedCopy;
 
-/** The result of {@link WriteDistributor.writePoints} and {@link WriteDistributor.writeEvents}. */
+/**
+ * The result of {@link WriteDistributor.writePoints} and {@link WriteDistributor.writeEvents}.
+ *
+ * @group Peer protocol
+ */
 export interface DistributedWrite {
   /** The route the write took (cluster, targets, copies configured). */
   readonly route: WriteRoute;
@@ -145,7 +179,10 @@ function origin(protocol: string, host: string, port: number): string {
  *
  * @example
  * ```ts
- * const topology = Topology.fromPolicies(policies);
+ * import { readFileSync } from 'node:fs';
+ * import { parsePolicies, Topology, WriteDistributor } from 'edge-ha';
+ *
+ * const topology = Topology.fromPolicies(parsePolicies(readFileSync('policies.json', 'utf8')));
  * const distributor = new WriteDistributor({ topology, token: process.env.EDGE_HA_WRITE_TOKEN! });
  * const result = await distributor.writePoints(
  *   { dbms: 'litsanleandro', table: 'ping_sensor', key: 'sensor-7' },
@@ -154,6 +191,8 @@ function origin(protocol: string, host: string, port: number): string {
  * );
  * if (!result.complete) console.warn('copies missed the batch:', result.missed.map((o) => o.address));
  * ```
+ *
+ * @group Peer protocol
  */
 export class WriteDistributor {
   readonly #topology: Topology;
@@ -194,6 +233,11 @@ export class WriteDistributor {
    *
    * @example
    * ```ts
+   * import type { Point, WriteDistributor } from 'edge-ha';
+   *
+   * declare const distributor: WriteDistributor;
+   * declare const points: Point[];
+   *
    * const { delivered, missed } = await distributor.writePoints({ dbms: 'plant', table: 'temp' }, 'boiler.temp', points);
    * ```
    */
@@ -227,6 +271,10 @@ export class WriteDistributor {
    *
    * @example
    * ```ts
+   * import type { WriteDistributor } from 'edge-ha';
+   *
+   * declare const distributor: WriteDistributor;
+   *
    * const result = await distributor.writeEvents({ dbms: 'plant', table: 'alarms' }, [
    *   { id: 'alarm-17', t: Date.now(), body: { level: 2 } },
    * ]);

@@ -30,7 +30,8 @@ export function isHelloGaps(value: unknown): value is readonly TimeWindow[] {
  * The union of `windows`: sorted by start, overlapping and touching windows joined, empty ones
  * left out (fresh objects; the input is not changed).
  *
- * @example
+ * For example (an internal helper, not exported by the package):
+ *
  * ```ts
  * unionWindows([{ from: 5, to: 9 }, { from: 0, to: 3 }, { from: 3, to: 6 }]); // [{ from: 0, to: 9 }]
  * ```

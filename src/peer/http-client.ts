@@ -5,6 +5,7 @@
 
 import type * as z from 'zod/mini';
 import { isEdgeHaError, PeerError, type PeerErrorCode } from '../errors.js';
+import { errorFields, type Logger, safeLog } from '../ops/logger.js';
 import type { EventRecord, Page, PageRequest, Point, TimeWindow } from '../storage/types.js';
 import {
   assertItemId,
@@ -13,6 +14,12 @@ import {
   assertWindow,
   compareCodePoints,
 } from '../storage/validate.js';
+import {
+  checkTlsOptions,
+  createNodeTransport,
+  describeTlsError,
+  type PeerTlsOptions,
+} from './https-transport.js';
 import type { PeerCallOptions, PeerHello, PeerWriter, RemotePeer } from './types.js';
 import { PEER_PROTOCOL_VERSION } from './types.js';
 import {
@@ -35,10 +42,18 @@ import {
   writePointsReplySchema,
 } from './wire.js';
 
-/** The `fetch` function {@link httpPeer} calls; the global `fetch` fits. */
+/**
+ * The `fetch` function {@link httpPeer} calls; the global `fetch` fits.
+ *
+ * @group Peer protocol
+ */
 export type PeerFetch = (input: string, init: RequestInit) => Promise<Response>;
 
-/** Options of {@link httpPeer}. */
+/**
+ * Options of {@link httpPeer}.
+ *
+ * @group Peer protocol
+ */
 export interface HttpPeerOptions {
   /**
    * Base URL of the remote's peer handler, including its base path, e.g.
@@ -53,10 +68,31 @@ export interface HttpPeerOptions {
    */
   readonly token: string;
   /**
-   * The `fetch` implementation (e.g. one with a custom dispatcher or TLS settings).
-   * @default globalThis.fetch
+   * The `fetch` implementation (e.g. one with a custom dispatcher). Not together with `tls`.
+   * @default globalThis.fetch (or, with `tls`, edge-ha's own transport over `node:https`)
    */
   readonly fetch?: PeerFetch;
+  /**
+   * TLS settings for an `https:` URL: the CA to trust for the remote's certificate and, for
+   * mutual TLS, the client certificate and key (see {@link PeerTlsOptions}). Checked here
+   * (`PEER_INVALID_OPTION` for a PEM that does not parse or a key that does not match). With
+   * it, requests go through `node:https` with the same behaviour as `fetch` (reply cap, timeout,
+   * signal, no redirects). Without it, an `https:` URL is verified against Node's public CAs.
+   * A handshake that fails is `PEER_TLS`.
+   * @default undefined
+   * @example
+   * ```ts
+   * import { readFileSync } from 'node:fs';
+   * import { httpPeer } from 'edge-ha';
+   *
+   * httpPeer({
+   *   url: 'https://10.0.0.6:7070', // the path defaults to /edge-ha/v1
+   *   token: process.env.EDGE_HA_TOKEN!,
+   *   tls: { ca: readFileSync('ca.pem') },
+   * });
+   * ```
+   */
+  readonly tls?: PeerTlsOptions;
   /**
    * Time allowed for one call, from sending the request to the last byte of the reply, in ms.
    * @default 30000
@@ -72,6 +108,14 @@ export interface HttpPeerOptions {
    * @default the URL
    */
   readonly label?: string;
+  /**
+   * Where the client logs (pino-compatible: `warn(fields, message)`): every failed call with its
+   * code, HTTP status and whether it is transient (`warn` for transient failures, `error` for
+   * permanent ones, `debug` for a call aborted by its signal), and every completed call at
+   * `debug` (duration). The token is never logged. A throwing logger is ignored.
+   * @default undefined
+   */
+  readonly logger?: Logger;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -131,7 +175,11 @@ function excerpt(text: string): string {
   return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
-/** What {@link httpPeer} returns: a {@link RemotePeer} (reads) that is also a {@link PeerWriter}. */
+/**
+ * What {@link httpPeer} returns: a {@link RemotePeer} (reads) that is also a {@link PeerWriter}.
+ *
+ * @group Peer protocol
+ */
 export interface HttpPeer extends RemotePeer, PeerWriter {}
 
 const TIMEOUT = Symbol('timeout');
@@ -159,12 +207,15 @@ const ABORTED = Symbol('aborted');
  * | other 4xx (413: write batch too large), invalid call arguments | `PEER_BAD_REQUEST` | no |
  * | redirect, wrong content type, malformed or hostile reply, wrong write acknowledgement | `PEER_BAD_REPLY` | no |
  * | other protocol version | `PEER_PROTOCOL` | no |
+ * | TLS: certificate not trusted or misnamed, client certificate required but none given, no TLS on the port | `PEER_TLS` | no |
  * | the caller's `signal` aborted | `PEER_ABORTED` | no |
  *
  * @throws {PeerError} `PEER_INVALID_OPTION` when an option is invalid.
  *
  * @example
  * ```ts
+ * import { httpPeer } from 'edge-ha';
+ *
  * const peer = httpPeer({ url: 'http://10.0.0.5:7070/edge-ha/v1', token: process.env.EDGE_HA_TOKEN! });
  * const hello = await peer.hello();
  * const page = await peer.readPoints('boiler.temp', { from: 0, to: Date.now() }, { limit: 500 });
@@ -173,6 +224,8 @@ const ABORTED = Symbol('aborted');
  * const writer = httpPeer({ url: 'http://10.0.0.5:7070/edge-ha/v1', token: process.env.EDGE_HA_WRITE_TOKEN! });
  * await writer.writePoints('boiler.temp', [{ t: Date.now(), v: 71.5 }]);
  * ```
+ *
+ * @group Peer protocol
  */
 export function httpPeer(options: HttpPeerOptions): HttpPeer {
   const base = parseBaseUrl(options.url);
@@ -180,11 +233,26 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
   if (typeof token !== 'string' || token.length === 0 || /[\s]/.test(token)) {
     throw invalidOption('token must be a non-empty string without whitespace.');
   }
-  const fetchFn: PeerFetch = options.fetch ?? ((input, init) => fetch(input, init));
+  if (options.tls !== undefined && options.fetch !== undefined) {
+    throw invalidOption('pass either fetch or tls: a custom fetch brings its own TLS settings.');
+  }
+  if (options.tls !== undefined && base.protocol !== 'https:') {
+    throw invalidOption(
+      `tls needs an https: URL, got ${base.protocol} (the traffic would not be encrypted).`,
+    );
+  }
+  const fetchFn: PeerFetch =
+    options.tls !== undefined
+      ? createNodeTransport(checkTlsOptions(options.tls))
+      : (options.fetch ?? ((input, init) => fetch(input, init)));
   const timeoutMs = positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs');
   const maxReplyBytes = positive(options.maxReplyBytes, DEFAULT_MAX_REPLY_BYTES, 'maxReplyBytes');
   const baseText = base.href;
   const label = options.label ?? baseText;
+  const { logger } = options;
+  if (logger !== undefined && (typeof logger !== 'object' || typeof logger?.warn !== 'function')) {
+    throw invalidOption('logger must have info, warn and error methods (pino, console, …).');
+  }
   const chains = new Map<string, Chain>();
 
   function fail(
@@ -214,6 +282,8 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
       return fail('PEER_ABORTED', where, 'the call was aborted by its signal.', { cause: error });
     }
     const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+    const tlsProblem = describeTlsError(cause);
+    if (tlsProblem !== undefined) return fail('PEER_TLS', where, tlsProblem, { cause: error });
     const detail = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
     return fail(
       'PEER_UNREACHABLE',
@@ -301,7 +371,52 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
     );
   }
 
+  /** {@link send}, logged: every failure with its code, every call at debug. */
   async function call<T>(
+    method: 'GET' | 'POST',
+    route: string,
+    body: unknown,
+    schema: z.ZodMiniType<T>,
+    callOptions: PeerCallOptions | undefined,
+    fast?: (json: unknown) => T | undefined,
+  ): Promise<T> {
+    if (logger === undefined) return send(method, route, body, schema, callOptions, fast);
+    const started = performance.now();
+    const url = `${baseText}${route}`;
+    const durationMs = (): number => Math.round((performance.now() - started) * 1000) / 1000;
+    try {
+      const result = await send(method, route, body, schema, callOptions, fast);
+      safeLog(
+        logger,
+        'debug',
+        { peer: label, method, url, durationMs: durationMs() },
+        `peer call ${method} ${url} ok`,
+      );
+      return result;
+    } catch (error) {
+      const peerError = error instanceof PeerError ? error : undefined;
+      const code = peerError?.code ?? 'PEER_UNREACHABLE';
+      const level = code === 'PEER_ABORTED' ? 'debug' : peerError?.transient ? 'warn' : 'error';
+      safeLog(
+        logger,
+        level,
+        {
+          peer: label,
+          method,
+          url,
+          code,
+          ...(peerError?.status === undefined ? {} : { status: peerError.status }),
+          transient: peerError?.transient ?? false,
+          durationMs: durationMs(),
+          err: errorFields(error),
+        },
+        `peer call ${method} ${url} failed: ${code}`,
+      );
+      throw error;
+    }
+  }
+
+  async function send<T>(
     method: 'GET' | 'POST',
     route: string,
     body: unknown,

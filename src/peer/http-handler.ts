@@ -7,6 +7,14 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { isEdgeHaError, PeerError } from '../errors.js';
+import { errorFields, type Logger, safeLog } from '../ops/logger.js';
+import {
+  HANDLER_METRICS,
+  type MetricFamily,
+  type MetricsSnapshot,
+  snapshotFamilies,
+} from '../ops/metrics.js';
+import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from '../ops/prometheus.js';
 import type { EventRecord, Page, Point, StorageAdapter, TimeWindow } from '../storage/types.js';
 import { MAX_PAGE_LIMIT } from '../storage/validate.js';
 import { helloGaps } from './gaps.js';
@@ -27,10 +35,18 @@ import {
   writePointsRequestSchema,
 } from './wire.js';
 
-/** A fetch-style HTTP handler: one `Request` in, one `Response` out. Never rejects. */
+/**
+ * A fetch-style HTTP handler: one `Request` in, one `Response` out. Never rejects.
+ *
+ * @group Peer protocol
+ */
 export type PeerHandler = (request: Request) => Promise<Response>;
 
-/** Limits a {@link createPeerHandler} enforces on every request. */
+/**
+ * Limits a {@link createPeerHandler} enforces on every request.
+ *
+ * @group Peer protocol
+ */
 export interface PeerHandlerLimits {
   /**
    * Largest accepted request body, in bytes; larger bodies get `413`.
@@ -54,7 +70,11 @@ export interface PeerHandlerLimits {
   readonly maxReplyBytes?: number;
 }
 
-/** One error reply, as reported to {@link PeerHandlerOptions.log}. */
+/**
+ * One error reply, as reported to {@link PeerHandlerOptions.log}.
+ *
+ * @group Peer protocol
+ */
 export interface PeerHandlerLogEntry {
   /** HTTP status sent. */
   readonly status: number;
@@ -70,7 +90,11 @@ export interface PeerHandlerLogEntry {
   readonly error?: unknown;
 }
 
-/** What {@link PeerHandlerOptions.readiness} returns. */
+/**
+ * What {@link PeerHandlerOptions.readiness} returns.
+ *
+ * @group Peer protocol
+ */
 export interface PeerReadiness {
   /** Whether the node should receive traffic (for example: caught up). */
   readonly ready: boolean;
@@ -78,10 +102,37 @@ export interface PeerReadiness {
   readonly reason?: string | undefined;
 }
 
+/**
+ * What {@link PeerHandlerOptions.metrics} configures: who may scrape, and what is served.
+ *
+ * @group Peer protocol
+ */
+export interface PeerHandlerMetricsOptions {
+  /**
+   * Serve `GET /metrics` without authentication (for a scraper on a trusted network). Otherwise
+   * it needs the read token (or the write token) as `authorization: Bearer <token>`, like the
+   * protocol routes.
+   * @default false
+   */
+  readonly public?: boolean;
+  /**
+   * The figures served after the handler's own: a {@link MetricsSnapshot} (for an edge-ha node:
+   * `() => governor.metrics()`), formatted as the Prometheus text format; or exposition text
+   * the host formats itself, served as it is; or `null` for nothing more. A throwing hook is
+   * answered `500 PEER_INTERNAL` (the cause goes to `log` and `logger`).
+   * @default undefined (the handler's own metrics only)
+   */
+  readonly collect?: () => MetricsSnapshot | string | null;
+}
+
 /** Key of the sync-state record `/healthz` reads to check that the storage answers. */
 const HEALTH_PROBE_KEY = 'edge-ha:healthz';
 
-/** Options of {@link createPeerHandler}. */
+/**
+ * Options of {@link createPeerHandler}.
+ *
+ * @group Peer protocol
+ */
 export interface PeerHandlerOptions {
   /**
    * The storage served to peers. The handler writes into it only on the write routes, and only
@@ -100,7 +151,16 @@ export interface PeerHandlerOptions {
    * @default undefined (writes refused)
    * @example
    * ```ts
-   * createPeerHandler({ storage, instanceId: 'a', token: readToken, writeToken: process.env.EDGE_HA_WRITE_TOKEN });
+   * import { createPeerHandler, type StorageAdapter } from 'edge-ha';
+   *
+   * declare const storage: StorageAdapter;
+   *
+   * createPeerHandler({
+   *   storage,
+   *   instanceId: 'a',
+   *   token: process.env.EDGE_HA_TOKEN!, // reads (the deputies of peers)
+   *   writeToken: process.env.EDGE_HA_WRITE_TOKEN, // writes (a WriteDistributor); unset: refused
+   * });
    * ```
    */
   readonly writeToken?: string | undefined;
@@ -134,7 +194,17 @@ export interface PeerHandlerOptions {
    * @default undefined (hello lists no gaps)
    * @example
    * ```ts
-   * createPeerHandler({ storage, instanceId: 'a', token, gaps: () => governor.missingWindows() });
+   * import { createPeerHandler, type HAGovernor, type StorageAdapter } from 'edge-ha';
+   *
+   * declare const storage: StorageAdapter;
+   * declare const governor: HAGovernor;
+   *
+   * createPeerHandler({
+   *   storage,
+   *   instanceId: 'a',
+   *   token: process.env.EDGE_HA_TOKEN!,
+   *   gaps: () => governor.missingWindows(),
+   * });
    * ```
    */
   readonly gaps?: () => readonly TimeWindow[];
@@ -145,8 +215,15 @@ export interface PeerHandlerOptions {
    * @default undefined (ready while serving)
    * @example
    * ```ts
+   * import { createPeerHandler, type HAGovernor, type StorageAdapter } from 'edge-ha';
+   *
+   * declare const storage: StorageAdapter;
+   * declare const governor: HAGovernor;
+   *
    * createPeerHandler({
-   *   storage, instanceId: 'a', token,
+   *   storage,
+   *   instanceId: 'a',
+   *   token: process.env.EDGE_HA_TOKEN!,
    *   readiness: () => governor.status().caughtUp
    *     ? { ready: true }
    *     : { ready: false, reason: 'not caught up' },
@@ -154,7 +231,39 @@ export interface PeerHandlerOptions {
    * ```
    */
   readonly readiness?: () => PeerReadiness;
+  /**
+   * `GET /metrics` (and `GET <basePath>/metrics`) in the Prometheus text exposition format
+   * 0.0.4: the handler's own metrics (requests by route and status, bytes served, process
+   * memory), then what `collect` returns. Authenticated with the read token unless `public`.
+   * @default {} (authenticated; the handler's own metrics only)
+   * @example
+   * ```ts
+   * import { createPeerHandler, type HAGovernor, type StorageAdapter } from 'edge-ha';
+   *
+   * declare const storage: StorageAdapter;
+   * declare const governor: HAGovernor;
+   *
+   * createPeerHandler({
+   *   storage,
+   *   instanceId: 'a',
+   *   token: process.env.EDGE_HA_TOKEN!,
+   *   metrics: { collect: () => governor.metrics() },
+   * });
+   * ```
+   */
+  readonly metrics?: PeerHandlerMetricsOptions;
+  /**
+   * Where the handler logs (pino-compatible: `error(fields, message)`): every `5xx` at `error`
+   * with its cause (`err`: the storage error's name, code, message and stack: never sent to the
+   * client), refused authentications and writes at `warn`, other `4xx` and every request at
+   * `debug`. A throwing logger is ignored.
+   * @default undefined
+   */
+  readonly logger?: Logger;
 }
+
+/** Body sizes of the replies this module builds (for the bytes-served metric). */
+const BODY_BYTES = new WeakMap<Response, number>();
 
 const DEFAULT_MAX_BODY_BYTES = 65_536;
 const DEFAULT_MAX_PAGE_LIMIT = 5000;
@@ -195,7 +304,7 @@ function jsonText(
   text: string,
   headers: Readonly<Record<string, string>> = {},
 ): Response {
-  return new Response(text, {
+  const response = new Response(text, {
     status,
     headers: {
       'content-type': 'application/json; charset=utf-8',
@@ -203,6 +312,8 @@ function jsonText(
       ...headers,
     },
   });
+  BODY_BYTES.set(response, Buffer.byteLength(text, 'utf8'));
+  return response;
 }
 
 function sha256(value: string): Buffer {
@@ -239,8 +350,8 @@ function normalizeBasePath(basePath: string): string {
 /**
  * Creates the server side of the HTTP peer protocol: a fetch-style handler that serves `storage`
  * to the deputies of other instances and, for holders of `writeToken`, accepts writes into it.
- * Mount it in any server: `Bun.serve`, Deno, Hono, or `node:http` / Express / Fastify through
- * {@link toNodeListener}.
+ * Mount it in any server: `Bun.serve`, Deno, Hono, `node:http` / `node:https` / Express through
+ * {@link toNodeListener}, or Fastify with the `edgeHaPlugin` of `edge-ha/fastify`.
  *
  * Protocol v1. Every request carries `authorization: Bearer <token>` (compared in constant time:
  * both sides are hashed with SHA-256, then compared with `timingSafeEqual`). Reads with
@@ -264,6 +375,10 @@ function normalizeBasePath(basePath: string): string {
  * new. A write body is validated as a whole before anything is stored: one bad record rejects
  * the batch with `400` and stores nothing.
  *
+ * Operations: `GET /healthz` and `GET /readyz` (unauthenticated), and `GET /metrics`
+ * in the Prometheus text format (authenticated unless `metrics.public`), each at the root and
+ * under `basePath`.
+ *
  * `next` is an opaque cursor (at most 4096 characters) or `null` at the end. A `limit` above
  * `limits.maxPageLimit` is served as a shorter page. An item this storage does not list answers
  * `404 PEER_UNKNOWN_ITEM` (a known item with no points in the window is an empty page).
@@ -273,7 +388,7 @@ function normalizeBasePath(basePath: string): string {
  * `PEER_NOT_FOUND` (404, unknown route), `PEER_UNKNOWN_ITEM` (404),
  * `PEER_METHOD_NOT_ALLOWED` (405), `PEER_PAYLOAD_TOO_LARGE` (413),
  * `PEER_UNSUPPORTED_MEDIA_TYPE` (415), `PEER_INTERNAL` (500), `PEER_UNAVAILABLE` (503, storage
- * closed). They never contain stack traces or storage internals; use `log` to see those.
+ * closed). They never contain stack traces or storage internals; `log` and `logger` get those.
  *
  * @throws {PeerError} `PEER_INVALID_OPTION` when an option is invalid.
  *
@@ -287,9 +402,11 @@ function normalizeBasePath(basePath: string): string {
  * createServer(toNodeListener(handler)).listen(7070);
  * // peers now reach it as httpPeer({ url: 'http://host:7070/edge-ha/v1', token })
  * ```
+ *
+ * @group Peer protocol
  */
 export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
-  const { storage, token, writeToken, instanceId, log } = options;
+  const { storage, token, writeToken, instanceId, log, logger } = options;
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
     throw new PeerError(
       'PEER_INVALID_OPTION',
@@ -330,6 +447,18 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
     throw new PeerError(
       'PEER_INVALID_OPTION',
       'createPeerHandler: gaps must be a function returning the windows this instance is missing, or absent.',
+    );
+  }
+  const metricsOptions = options.metrics === undefined ? {} : options.metrics;
+  if (
+    typeof metricsOptions !== 'object' ||
+    metricsOptions === null ||
+    (metricsOptions.collect !== undefined && typeof metricsOptions.collect !== 'function') ||
+    (metricsOptions.public !== undefined && typeof metricsOptions.public !== 'boolean')
+  ) {
+    throw new PeerError(
+      'PEER_INVALID_OPTION',
+      'createPeerHandler: metrics must be { public?: boolean, collect?: () => MetricsSnapshot | string | null }.',
     );
   }
   const clock = options.clock ?? systemClock;
@@ -548,11 +677,22 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
   const routes: ReadonlySet<string> = new Set(Object.values(ROUTES));
 
   /** `/healthz` and `/readyz`: unauthenticated, no body, nothing but the state. */
-  async function probe(which: 'healthz' | 'readyz'): Promise<Response> {
+  async function probe(which: 'healthz' | 'readyz', path: string): Promise<Response> {
     const headers = { 'cache-control': 'no-store' };
     try {
       await storage.readSyncState(HEALTH_PROBE_KEY);
     } catch (error) {
+      report(
+        {
+          status: 503,
+          code: 'PEER_UNAVAILABLE',
+          message: `/${which}: the storage does not answer.`,
+          method: 'GET',
+          path,
+          error,
+        },
+        false,
+      );
       return json(
         503,
         {
@@ -590,10 +730,167 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
         );
   }
 
+  /** Reports an error reply to `log` and `logger` (the cause of a 5xx included). */
+  function report(entry: PeerHandlerLogEntry, callLog = true): void {
+    if (callLog && log !== undefined) {
+      try {
+        log(entry);
+      } catch {
+        // A failing log hook must not change the reply.
+      }
+    }
+    const level =
+      entry.status >= 500
+        ? 'error'
+        : entry.status === 401 || entry.status === 403
+          ? 'warn'
+          : 'debug';
+    safeLog(
+      logger,
+      level,
+      {
+        status: entry.status,
+        code: entry.code,
+        method: entry.method,
+        path: entry.path,
+        ...(entry.error === undefined ? {} : { err: errorFields(entry.error) }),
+      },
+      `peer request ${entry.method} ${entry.path}: ${entry.status} ${entry.code}${
+        entry.error === undefined ? '' : ` (${describeCause(entry.error)})`
+      }`,
+    );
+  }
+
+  // ---- GET /metrics ----------------------------------------------------------------------
+
+  const requestCounts = new Map<string, { route: string; status: string; count: number }>();
+  const bytesServed = new Map<string, number>();
+  const publicMetrics = metricsOptions.public === true;
+  const processStart = Math.round(Date.now() - process.uptime() * 1000) / 1000;
+
+  function handlerFamilies(): MetricFamily[] {
+    const memory = process.memoryUsage();
+    const byRoute = [...requestCounts.values()].sort((a, b) =>
+      a.route === b.route ? (a.status < b.status ? -1 : 1) : a.route < b.route ? -1 : 1,
+    );
+    return [
+      {
+        definition: HANDLER_METRICS.requests,
+        samples: byRoute.map(({ route, status, count }) => ({
+          labels: { route, status },
+          value: count,
+        })),
+      },
+      {
+        definition: HANDLER_METRICS.responseBytes,
+        samples: [...bytesServed.entries()]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([route, value]) => ({ labels: { route }, value })),
+      },
+      {
+        definition: HANDLER_METRICS.info,
+        samples: [{ labels: { instance_id: instanceId }, value: 1 }],
+      },
+      {
+        definition: HANDLER_METRICS.startTime,
+        samples: [{ labels: {}, value: processStart }],
+      },
+      { definition: HANDLER_METRICS.residentMemory, samples: [{ labels: {}, value: memory.rss }] },
+      { definition: HANDLER_METRICS.heapUsed, samples: [{ labels: {}, value: memory.heapUsed }] },
+    ];
+  }
+
+  function serveMetrics(request: Request): Response {
+    if (request.method !== 'GET') {
+      throw new Reply(405, 'PEER_METHOD_NOT_ALLOWED', 'Use GET for /metrics.', { allow: 'GET' });
+    }
+    if (!publicMetrics && permission(request) === 'none') throw unauthorized();
+    let text = formatPrometheus(handlerFamilies());
+    if (metricsOptions.collect !== undefined) {
+      let extra: MetricsSnapshot | string | null;
+      try {
+        extra = metricsOptions.collect();
+      } catch (error) {
+        throw new Reply(500, 'PEER_INTERNAL', 'The metrics could not be collected.', {}, error);
+      }
+      if (typeof extra === 'string') {
+        text += extra.length === 0 || extra.endsWith('\n') ? extra : `${extra}\n`;
+      } else if (extra !== null && typeof extra === 'object') {
+        text += formatPrometheus(snapshotFamilies(extra));
+      }
+    }
+    const response = new Response(text, {
+      status: 200,
+      headers: { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' },
+    });
+    BODY_BYTES.set(response, Buffer.byteLength(text, 'utf8'));
+    return response;
+  }
+
+  function unauthorized(): Reply {
+    return new Reply(
+      401,
+      'PEER_AUTH',
+      'Missing or wrong bearer token: send the shared token as "authorization: Bearer <token>".',
+      { 'www-authenticate': 'Bearer realm="edge-ha"' },
+    );
+  }
+
+  /** The `route` label of a path: a known route, a probe, `/metrics`, or `other`. */
+  function routeLabel(path: string): string {
+    for (const name of ['/healthz', '/readyz', '/metrics']) {
+      if (path === name || path === `${basePath}${name}`) return name;
+    }
+    if (path.startsWith(`${basePath}/`)) {
+      const name = path.slice(basePath.length);
+      if (routes.has(name)) return name;
+    }
+    return 'other';
+  }
+
+  /** Counts a reply (requests by route and status, bytes served) and logs it at debug. */
+  function account(request: Request, path: string, response: Response, startedAt: number): void {
+    const route = routeLabel(path);
+    const status = String(response.status);
+    const key = `${route} ${status}`;
+    const entry = requestCounts.get(key);
+    if (entry === undefined) requestCounts.set(key, { route, status, count: 1 });
+    else entry.count++;
+    const bytes = BODY_BYTES.get(response) ?? 0;
+    bytesServed.set(route, (bytesServed.get(route) ?? 0) + bytes);
+    if (logger?.debug !== undefined) {
+      safeLog(
+        logger,
+        'debug',
+        {
+          method: request.method,
+          path,
+          route,
+          status: response.status,
+          bytes,
+          durationMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
+        },
+        `peer request ${request.method} ${path}: ${response.status}`,
+      );
+    }
+  }
+
   return async function peerHandler(request: Request): Promise<Response> {
+    const startedAt = performance.now();
     let path = '/';
     try {
       path = new URL(request.url).pathname;
+    } catch {
+      // answered below (404 from the route check)
+    }
+    const response = await answer(request, path);
+    account(request, path, response, startedAt);
+    return response;
+  };
+
+  async function answer(request: Request, path: string): Promise<Response> {
+    try {
+      if (path === '/metrics' || path === `${basePath}/metrics`) return serveMetrics(request);
       const probeName = path.endsWith('/healthz')
         ? 'healthz'
         : path.endsWith('/readyz')
@@ -604,20 +901,13 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
         request.method === 'GET' &&
         (path === `/${probeName}` || path === `${basePath}/${probeName}`)
       ) {
-        return await probe(probeName);
+        return await probe(probeName, path);
       }
       if (!path.startsWith(`${basePath}/`)) {
         throw new Reply(404, 'PEER_NOT_FOUND', 'No such route.');
       }
       const granted = permission(request);
-      if (granted === 'none') {
-        throw new Reply(
-          401,
-          'PEER_AUTH',
-          'Missing or wrong bearer token: send the shared token as "authorization: Bearer <token>".',
-          { 'www-authenticate': 'Bearer realm="edge-ha"' },
-        );
-      }
+      if (granted === 'none') throw unauthorized();
       const name = path.slice(basePath.length);
       if (!routes.has(name)) {
         throw new Reply(
@@ -632,25 +922,26 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
         caught instanceof Reply
           ? caught
           : new Reply(500, 'PEER_INTERNAL', 'The peer failed to answer; retry later.', {}, caught);
-      if (log !== undefined) {
-        try {
-          log({
-            status: reply.status,
-            code: reply.code,
-            message: reply.message,
-            method: request.method,
-            path,
-            ...(reply.error === undefined ? {} : { error: reply.error }),
-          });
-        } catch {
-          // A failing log hook must not change the reply.
-        }
-      }
+      report({
+        status: reply.status,
+        code: reply.code,
+        message: reply.message,
+        method: request.method,
+        path,
+        ...(reply.error === undefined ? {} : { error: reply.error }),
+      });
       return json(
         reply.status,
         { error: { code: reply.code, message: reply.message } },
         reply.headers,
       );
     }
-  };
+  }
+}
+
+/** `CODE: message` of a 5xx cause, for a one-line log message. */
+function describeCause(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}`;
 }

@@ -14,7 +14,11 @@ import {
   type RemotePeer,
 } from './types.js';
 
-/** Options of {@link localPeer}. */
+/**
+ * Options of {@link localPeer}.
+ *
+ * @group Peer protocol
+ */
 export interface LocalPeerOptions {
   /**
    * The instance id `hello()` reports; also used in the label `local:<instanceId>`.
@@ -32,13 +36,22 @@ export interface LocalPeerOptions {
    * @default undefined (hello lists no gaps)
    * @example
    * ```ts
+   * import { type HAGovernor, localPeer, type StorageAdapter } from 'edge-ha';
+   *
+   * declare const storage: StorageAdapter; // instance b's storage, in this process
+   * declare const governor: HAGovernor; // instance b's governor
+   *
    * const peer = localPeer(storage, { instanceId: 'b', gaps: () => governor.missingWindows() });
    * ```
    */
   readonly gaps?: () => readonly TimeWindow[];
 }
 
-/** What {@link localPeer} returns: a {@link RemotePeer} (reads) that is also a {@link PeerWriter}. */
+/**
+ * What {@link localPeer} returns: a {@link RemotePeer} (reads) that is also a {@link PeerWriter}.
+ *
+ * @group Peer protocol
+ */
 export interface LocalPeer extends RemotePeer, PeerWriter {}
 
 const BAD_REQUEST_CODES: ReadonlySet<string> = new Set([
@@ -86,11 +99,17 @@ function checkSignal(options: PeerCallOptions | undefined, label: string): void 
  *
  * @example
  * ```ts
+ * import { localPeer, MemoryStorageAdapter, TimeSeriesDeputy } from 'edge-ha';
+ *
+ * const local = new MemoryStorageAdapter();
  * const remote = new MemoryStorageAdapter({ points: { 'plant/temp': [{ t: 1, v: 20 }] } });
  * const peer = localPeer(remote, { instanceId: 'b' });
- * const deputy = new TimeSeriesDeputy({ storage: local, peer });
  * await peer.writePoints('plant/temp', [{ t: 2, v: 21 }]);
+ * const deputy = new TimeSeriesDeputy({ storage: local, peer });
+ * await deputy.run({ from: 0, to: 10 }); // local now holds both points
  * ```
+ *
+ * @group Peer protocol
  */
 export function localPeer(storage: StorageAdapter, options: LocalPeerOptions = {}): LocalPeer {
   const instanceId = options.instanceId ?? 'local';

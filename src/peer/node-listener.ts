@@ -1,19 +1,27 @@
 /**
  * Adapts a fetch-style handler (such as the one `createPeerHandler` returns) to the
- * `(req, res)` listener of `node:http`, Express and Fastify.
+ * `(req, res)` listener of `node:http` and Express (Fastify: the `edge-ha/fastify` plugin).
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 
-/** A `node:http` request listener; also usable as Express middleware or a Fastify raw handler. */
+/**
+ * A `node:http` (or `node:https`) request listener; also usable as Express middleware.
+ *
+ * @group Peer protocol
+ */
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * Streams a node request body into a web `ReadableStream`, with back-pressure. Reading stops (the
  * request is paused) when the consumer cancels, e.g. because the body exceeds its size cap; an
- * aborted request errors the stream.
+ * aborted request errors the stream. Also used by the Fastify plugin (`edge-ha/fastify`), whose
+ * body may be a stream a `preParsing` hook returned instead of the request itself.
  */
-function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+export function bodyStream(
+  req: Readable & { readonly complete?: boolean },
+): ReadableStream<Uint8Array> {
   let finished = false;
   let onData: (chunk: Buffer) => void = () => undefined;
   let onEnd: () => void = () => undefined;
@@ -139,17 +147,29 @@ async function serve(
  * bounded pages) and sent with a `content-length`.
  *
  * With Express, mount it before any body parser (a parser that consumed the body leaves nothing to
- * read); the path seen by the handler is the one relative to the mount point. With Fastify, call
- * it from a route with `reply.hijack()` and pass `request.raw` and `reply.raw`.
+ * read); the path seen by the handler is the one relative to the mount point. With Fastify, use the
+ * `edge-ha/fastify` plugin instead: called from a Fastify route, the POST routes would wait for a
+ * body Fastify's JSON parser has already consumed.
  *
  * @example
  * ```ts
- * // node:http
- * createServer(toNodeListener(createPeerHandler({ storage, token, instanceId: 'a' }))).listen(7070);
+ * import { createServer } from 'node:http';
+ * import express from 'express';
+ * import { createPeerHandler, type StorageAdapter, toNodeListener } from 'edge-ha';
+ *
+ * declare const storage: StorageAdapter;
+ * const handler = createPeerHandler({ storage, token: process.env.EDGE_HA_TOKEN!, instanceId: 'a' });
+ *
+ * // node:http: routes at /edge-ha/v1/*
+ * createServer(toNodeListener(handler)).listen(7070);
  *
  * // Express 5: routes at /peer/edge-ha/v1/*
+ * const app = express();
  * app.use('/peer', toNodeListener(handler));
+ * app.listen(8080);
  * ```
+ *
+ * @group Peer protocol
  */
 export function toNodeListener(handler: (request: Request) => Promise<Response>): NodeListener {
   return (req, res) => {

@@ -6,16 +6,28 @@
 
 import type { EventRecord, Page, PageRequest, Point, TimeWindow } from '../storage/types.js';
 
-/** Protocol version spoken by this release of edge-ha. */
+/**
+ * Protocol version spoken by this release of edge-ha.
+ *
+ * @group Peer protocol
+ */
 export const PEER_PROTOCOL_VERSION = 1;
 
-/** Per-call options of a {@link RemotePeer}. */
+/**
+ * Per-call options of a {@link RemotePeer}.
+ *
+ * @group Peer protocol
+ */
 export interface PeerCallOptions {
   /** Aborts the call; it then rejects with `PEER_ABORTED`. */
   readonly signal?: AbortSignal | undefined;
 }
 
-/** The remote's identity, returned by {@link RemotePeer.hello}. */
+/**
+ * The remote's identity, returned by {@link RemotePeer.hello}.
+ *
+ * @group Peer protocol
+ */
 export interface PeerHello {
   /** The remote instance's id. */
   readonly instanceId: string;
@@ -35,6 +47,8 @@ export interface PeerHello {
 /**
  * The remote side of a sync. Every method rejects with a `PeerError` whose `transient` flag tells
  * the deputy whether to retry.
+ *
+ * @group Peer protocol
  */
 export interface RemotePeer {
   /** A human-readable label (e.g. the URL) used in status and messages. */
@@ -73,10 +87,17 @@ export interface RemotePeer {
  *
  * @example
  * ```ts
- * const writer: PeerWriter = httpPeer({ url: 'http://10.0.0.5:7070/edge-ha/v1', token: writeToken });
+ * import { httpPeer, type PeerWriter } from 'edge-ha';
+ *
+ * const writer: PeerWriter = httpPeer({
+ *   url: 'http://10.0.0.5:7070/edge-ha/v1',
+ *   token: process.env.EDGE_HA_WRITE_TOKEN!, // the remote's writeToken
+ * });
  * await writer.writePoints('boiler.temp', [{ t: Date.now(), v: 71.5 }]);
  * const inserted = await writer.writeEvents([{ id: 'alarm-17', t: Date.now(), body: { level: 2 } }]);
  * ```
+ *
+ * @group Peer protocol
  */
 export interface PeerWriter {
   /** A human-readable label (e.g. the URL) used in messages. */

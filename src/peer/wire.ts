@@ -32,7 +32,11 @@ import {
 } from '../storage/validate.js';
 import { MAX_HELLO_GAPS } from './gaps.js';
 
-/** Default base path of the peer routes; the `v1` is the protocol version. */
+/**
+ * Default base path of the peer routes; the `v1` is the protocol version.
+ *
+ * @group Peer protocol
+ */
 export const DEFAULT_PEER_BASE_PATH = '/edge-ha/v1';
 
 /** Route names under the base path. */

@@ -72,7 +72,7 @@ export function policyHashText(type: string, body: PolicyObject): string {
 }
 
 /**
- * The AnyLog id of a policy (SPEC §1.3): the body's `id` when it has one, otherwise the MD5
+ * The AnyLog id of a policy: the body's `id` when it has one, otherwise the MD5
  * (lowercase hex, over UTF-8) of
  * - for `cluster` policies: `cluster:` followed by `field:value:` for `company`, `name`,
  *   `parent`, `table` in that fixed order, only those present (a string is its raw text, the
@@ -81,7 +81,8 @@ export function policyHashText(type: string, body: PolicyObject): string {
  * - for every other type: the Python repr of the whole `{type: body}` dict, keys in order.
  *
  * `date` and `ledger` are never hashed. Whole-number floats count as floats (`5.0`) only when
- * the policy came from {@link parsePolicies} text; see `docs/policies.md`.
+ * the policy came from {@link parsePolicies} text; see the
+ * [policies guide](../../docs/policies.md#the-intfloat-caveat).
  *
  * @throws {@link PolicyError} `POLICY_SHAPE` if `policy` is not a policy or its `id` is not a
  * string; `POLICY_UNHASHABLE` if a value has no Python/JSON form (NaN, Infinity, a lone UTF-16
@@ -89,9 +90,13 @@ export function policyHashText(type: string, body: PolicyObject): string {
  *
  * @example
  * ```ts
+ * import { computePolicyId } from 'edge-ha';
+ *
  * computePolicyId({ cluster: { company: 'Smart City', name: 'power-plant' } });
  * // => '2a5f83e1f2e63c16bbf5339988bf7489'
  * ```
+ *
+ * @group Policies
  */
 export function computePolicyId(policy: Policy): string {
   const { type, body } = policyParts(policy);

@@ -1,7 +1,7 @@
 /**
- * AnyLog-compatible policies (SPEC §1): parse them from JSON, NDJSON or the Python-literal text
- * AnyLog prints, compute their ids exactly as AnyLog does, stamp new ones, validate a set, and
- * write them back.
+ * AnyLog-compatible policies (the policies guide, docs/policies.md): parse them from JSON,
+ * NDJSON or the Python-literal text AnyLog prints, compute their ids exactly as AnyLog does,
+ * stamp new ones, validate a set, and write them back.
  *
  * @module
  */

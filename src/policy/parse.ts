@@ -16,7 +16,11 @@ import {
 import { HARD_MAX_DEPTH, pythonFloat } from './repr.js';
 import type { Policy, PolicyObject, PolicyValue } from './types.js';
 
-/** Options of {@link parsePolicies}. */
+/**
+ * Options of {@link parsePolicies}.
+ *
+ * @group Policies
+ */
 export interface ParsePoliciesOptions {
   /**
    * Largest accepted input in bytes (UTF-8 size of text; for JS values, an estimate of their JSON
@@ -48,6 +52,8 @@ export interface ParsePoliciesOptions {
    * @default 'float'
    * @example
    * ```ts
+   * import { parsePolicies } from 'edge-ha';
+   *
    * parsePolicies('{"operator": {"name": "x", "serial": 18446744073709551616}}', {
    *   jsonBigIntegers: 'exact',
    * });
@@ -727,10 +733,14 @@ export function copyPolicyValue(value: unknown, maxDepth: number, maxBytes: numb
  *
  * @example
  * ```ts
+ * import { computePolicyId, parsePolicies } from 'edge-ha';
+ *
  * const policies = parsePolicies(`{'cluster' : {'company' : 'Lit San Leandro',
  *                                               'name' : 'lsl-cluster2'}},`);
- * computePolicyId(policies[0]);
+ * computePolicyId(policies[0]!);
  * ```
+ *
+ * @group Policies
  */
 export function parsePolicies(input: unknown, options?: ParsePoliciesOptions): Policy[] {
   const limits = limitsOf(options);

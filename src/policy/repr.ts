@@ -230,9 +230,13 @@ function keyRepr(name: string): string {
  *
  * @example
  * ```ts
+ * import { pythonRepr } from 'edge-ha';
+ *
  * pythonRepr({ operator: { name: "O'Brien", port: 32148, main: true, loc: null } });
  * // => `{'operator': {'name': "O'Brien", 'port': 32148, 'main': True, 'loc': None}}`
  * ```
+ *
+ * @group Policies
  */
 export function pythonRepr(value: PolicyValue): string {
   return reprAt(value, undefined, undefined, 0);

@@ -5,7 +5,11 @@ import { getNumberMark, type MarkContainer, orderedKeys } from './marks.js';
 import { HARD_MAX_DEPTH, pythonInt, reprAt } from './repr.js';
 import type { Policy } from './types.js';
 
-/** Text formats of {@link serializePolicies}. */
+/**
+ * Text formats of {@link serializePolicies}.
+ *
+ * @group Policies
+ */
 export type PolicyTextFormat = 'json' | 'ndjson' | 'python';
 
 function jsonNumber(value: number, container: MarkContainer, key: string | number): string {
@@ -81,9 +85,16 @@ function jsonAt(
  *
  * @example
  * ```ts
+ * import { writeFile } from 'node:fs/promises';
+ * import { type Policy, serializePolicies } from 'edge-ha';
+ *
+ * declare const policies: Policy[];
+ *
  * const text = serializePolicies(policies, 'ndjson');
  * await writeFile('ledger.ndjson', text);
  * ```
+ *
+ * @group Policies
  */
 export function serializePolicies(
   policies: readonly Policy[],

@@ -1,4 +1,4 @@
-/** `stampPolicy`: what AnyLog's network protocol adds to a new policy (SPEC §1.4). */
+/** `stampPolicy`: what AnyLog's network protocol adds to a new policy. */
 
 import { PolicyError } from '../errors.js';
 import { computePolicyId, policyParts } from './id.js';
@@ -7,7 +7,11 @@ import { HARD_MAX_DEPTH } from './repr.js';
 import type { Policy, PolicyObject } from './types.js';
 import { isOperatorPolicy } from './validate.js';
 
-/** Options of {@link stampPolicy}. */
+/**
+ * Options of {@link stampPolicy}.
+ *
+ * @group Policies
+ */
 export interface StampOptions {
   /**
    * The clock: current time in epoch milliseconds (fractions give the microseconds of `date`).
@@ -107,12 +111,19 @@ function pickMember(body: PolicyObject, id: string, options: StampOptions): numb
  *
  * @example
  * ```ts
+ * import { type Policy, stampPolicy } from 'edge-ha';
+ *
+ * declare const policies: Policy[]; // the ledger, the cluster's policy among them
+ * declare const clusterId: string; // that cluster policy's id
+ *
  * const operator = stampPolicy(
  *   { operator: { company: 'Acme', name: 'op-1', ip: '10.0.0.5', port: 32148, cluster: clusterId } },
  *   { existing: policies, ledger: 'local' },
  * );
  * // operator.operator has id, date, member (1..255, unique in the cluster) and ledger: 'local'
  * ```
+ *
+ * @group Policies
  */
 export function stampPolicy(policy: Policy, options: StampOptions = {}): Policy {
   if (typeof options !== 'object' || options === null) {

@@ -1,12 +1,20 @@
 /**
- * The typed policy model (SPEC §1.1). Policies are open documents: attributes this library does
+ * The typed policy model. Policies are open documents: attributes this library does
  * not know are kept as they are, in their original key order.
  */
 
-/** A JSON-like value as found in a policy. */
+/**
+ * A JSON-like value as found in a policy.
+ *
+ * @group Policies
+ */
 export type PolicyValue = string | number | boolean | null | PolicyValue[] | PolicyObject;
 
-/** A JSON-like object as found in a policy. */
+/**
+ * A JSON-like object as found in a policy.
+ *
+ * @group Policies
+ */
 export interface PolicyObject {
   [key: string]: PolicyValue;
 }
@@ -14,15 +22,25 @@ export interface PolicyObject {
 /**
  * Any policy: an object with exactly one root key (its type) whose value is the body.
  * `parsePolicies` returns these; `validatePolicies` checks the known types.
+ *
+ * @group Policies
  */
 export interface Policy {
   [type: string]: PolicyObject;
 }
 
-/** `status` of a cluster or of a table entry. */
+/**
+ * `status` of a cluster or of a table entry.
+ *
+ * @group Policies
+ */
 export type ClusterStatus = 'active' | 'static' | 'down';
 
-/** One entry of a cluster's `table` list. */
+/**
+ * One entry of a cluster's `table` list.
+ *
+ * @group Policies
+ */
 export interface TableEntry extends PolicyObject {
   /** Logical database name. */
   dbms: string;
@@ -30,7 +48,11 @@ export interface TableEntry extends PolicyObject {
   name: string;
 }
 
-/** Body of a `cluster` policy. */
+/**
+ * Body of a `cluster` policy.
+ *
+ * @group Policies
+ */
 export interface ClusterBody extends PolicyObject {
   /** Owner of the data. Required. */
   company: string;
@@ -38,13 +60,21 @@ export interface ClusterBody extends PolicyObject {
   name: string;
 }
 
-/** A `cluster` policy: a logical store for a set of tables. */
+/**
+ * A `cluster` policy: a logical store for a set of tables.
+ *
+ * @group Policies
+ */
 export interface ClusterPolicy extends Policy {
   /** The cluster body. Known optional attributes: `parent`, `master`, `table`, `status`, `id`, `date`, `ledger`. */
   cluster: ClusterBody;
 }
 
-/** Body of an `operator` policy. */
+/**
+ * Body of an `operator` policy.
+ *
+ * @group Policies
+ */
 export interface OperatorBody extends PolicyObject {
   /** Owner of the node. Required. */
   company: string;
@@ -56,7 +86,11 @@ export interface OperatorBody extends PolicyObject {
   port: number;
 }
 
-/** An `operator` policy: a data node assigned to exactly one cluster. */
+/**
+ * An `operator` policy: a data node assigned to exactly one cluster.
+ *
+ * @group Policies
+ */
 export interface OperatorPolicy extends Policy {
   /**
    * The operator body. Known optional attributes: `cluster`, `local_ip`, `local_port`,
@@ -65,7 +99,11 @@ export interface OperatorPolicy extends Policy {
   operator: OperatorBody;
 }
 
-/** Body of a `table` policy. */
+/**
+ * Body of a `table` policy.
+ *
+ * @group Policies
+ */
 export interface TableBody extends PolicyObject {
   /** Owner of the table. */
   company: string;
@@ -75,7 +113,11 @@ export interface TableBody extends PolicyObject {
   dbms: string;
 }
 
-/** A `table` policy. */
+/**
+ * A `table` policy.
+ *
+ * @group Policies
+ */
 export interface TablePolicy extends Policy {
   /** The table body. */
   table: TableBody;

@@ -1,4 +1,7 @@
-/** Validation of a policy set (SPEC §1.5): every rule has its own stable issue code. */
+/**
+ * Validation of a policy set (docs/policies.md, "Validation"): every rule has its own stable
+ * issue code.
+ */
 
 import { isIP } from 'node:net';
 import type { PolicyIssue } from '../errors.js';
@@ -6,7 +9,11 @@ import { computePolicyId } from './id.js';
 import { HARD_MAX_DEPTH } from './repr.js';
 import type { ClusterPolicy, OperatorPolicy, PolicyObject, TablePolicy } from './types.js';
 
-/** One entry of {@link POLICY_ISSUE_CODES}. */
+/**
+ * One entry of {@link POLICY_ISSUE_CODES}.
+ *
+ * @group Policies
+ */
 export interface PolicyIssueCodeInfo {
   /** The stable code, e.g. `OPERATOR_DUPLICATE_ADDRESS`. */
   readonly code: string;
@@ -26,6 +33,8 @@ export interface PolicyIssueCodeInfo {
 /**
  * Every code {@link validatePolicies} can report, with its meaning. Codes are stable: they are
  * never renamed or reused. `severity` says whether the issue makes the set invalid.
+ *
+ * @group Policies
  */
 export const POLICY_ISSUE_CODES: readonly PolicyIssueCodeInfo[] = [
   {
@@ -207,7 +216,11 @@ export const POLICY_ISSUE_CODES: readonly PolicyIssueCodeInfo[] = [
   },
 ];
 
-/** Result of {@link validatePolicies}. */
+/**
+ * Result of {@link validatePolicies}.
+ *
+ * @group Policies
+ */
 export interface PolicyValidationResult {
   /** `true` when there is no error (warnings allowed). */
   readonly valid: boolean;
@@ -241,6 +254,8 @@ function hasSingleRoot(value: unknown, type: string): boolean {
 /**
  * Whether `value` has the shape of a cluster policy: one root key `cluster` whose value is an
  * object. Attributes are not checked; use {@link validatePolicies} for that.
+ *
+ * @group Policies
  */
 export function isClusterPolicy(value: unknown): value is ClusterPolicy {
   return hasSingleRoot(value, 'cluster');
@@ -249,6 +264,8 @@ export function isClusterPolicy(value: unknown): value is ClusterPolicy {
 /**
  * Whether `value` has the shape of an operator policy: one root key `operator` whose value is
  * an object. Attributes are not checked; use {@link validatePolicies} for that.
+ *
+ * @group Policies
  */
 export function isOperatorPolicy(value: unknown): value is OperatorPolicy {
   return hasSingleRoot(value, 'operator');
@@ -257,6 +274,8 @@ export function isOperatorPolicy(value: unknown): value is OperatorPolicy {
 /**
  * Whether `value` has the shape of a table policy: one root key `table` whose value is an
  * object. Attributes are not checked; use {@link validatePolicies} for that.
+ *
+ * @group Policies
  */
 export function isTablePolicy(value: unknown): value is TablePolicy {
   return hasSingleRoot(value, 'table');
@@ -783,7 +802,7 @@ function checkOperators(
 }
 
 /**
- * Validates a policy set against every rule of SPEC §1.5 and returns all issues, not just the
+ * Validates a policy set against every rule below and returns all issues, not just the
  * first: shape (one root key, object body, JSON-like values), required attributes and types,
  * `status`, port and member ranges, `ip` syntax, unique ids, root cluster names, child cluster
  * parents, tables listed once per cluster, and operator references and uniqueness (address,
@@ -798,9 +817,14 @@ function checkOperators(
  *
  * @example
  * ```ts
- * const result = validatePolicies(parsePolicies(text));
+ * import { readFileSync } from 'node:fs';
+ * import { parsePolicies, validatePolicies } from 'edge-ha';
+ *
+ * const result = validatePolicies(parsePolicies(readFileSync('policies.json', 'utf8')));
  * if (!result.valid) for (const issue of result.errors) console.error(issue.code, issue.message);
  * ```
+ *
+ * @group Policies
  */
 export function validatePolicies(policies: readonly unknown[]): PolicyValidationResult {
   const out = new Collector();

@@ -33,6 +33,13 @@ import {
   encodeSyncState,
   encodeSyncWriteOptions,
 } from '../storage/validate.js';
+import {
+  corruptionError,
+  DEFAULT_MAX_PROBLEMS,
+  isCorruptionError,
+  runIntegrityCheck,
+  type SqliteIntegrityCheck,
+} from './integrity.js';
 import { isMissingBinding, loadBetterSqlite3 } from './load.js';
 import { migrate } from './schema.js';
 
@@ -52,12 +59,86 @@ export interface SqliteStorageOptions {
    * @default 'NORMAL'
    */
   readonly synchronous?: 'NORMAL' | 'FULL';
+  /**
+   * The integrity check run when the file is opened: `'quick'` (`PRAGMA quick_check`: the
+   * structure of every page and record, in time linear in the file size: about half a second
+   * for 100 MB in the page cache), `'full'` (`PRAGMA integrity_check`: also checks every index against its
+   * table; slower) or `'off'`. A damaged file fails the open with `STORAGE_CORRUPT` naming the
+   * file and the first problems, instead of failing later, item by item, while serving.
+   * `':memory:'` is never checked. Run the full check on demand with `checkSqliteIntegrity`.
+   * @default 'quick'
+   */
+  readonly integrityCheck?: SqliteIntegrityCheck | 'off';
+  /**
+   * Rows a page read (`readPoints`, `readEvents`) takes from SQLite in one synchronous step
+   * before it yields to the event loop. better-sqlite3 is synchronous: without yielding, a
+   * 5,000-record page blocks the process for several ms, and a node serving several
+   * back-fills at once answers its probes and its live writes late. A page larger than this is
+   * read on a second, read-only connection in chunks of this many rows, inside one read
+   * transaction: the page is one consistent snapshot, and writes go on meanwhile (WAL). Smaller
+   * pages are read in one step, as before. `0` reads every page in one step (no yielding).
+   * From 0 to 100000; ignored for `':memory:'` (read in one step).
+   * @default 1000
+   */
+  readonly readChunkRows?: number;
 }
 
 /** A point row as read with `.raw()`: `[t, vt, vn, vs, q]` (arrays are cheaper than objects). */
 type PointRow = [t: number, vt: number, vn: number | null, vs: string | null, q: number | null];
 /** An event row as read with `.raw()`: `[t, id, body]`. */
 type EventRow = [t: number, id: string, body: string];
+
+/** Default of {@link SqliteStorageOptions.readChunkRows}. */
+const DEFAULT_READ_CHUNK_ROWS = 1000;
+
+/** Lets the event loop run (I/O callbacks first) before the next chunk of a page read. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The page-read statements, prepared on the main and on the reader connection. */
+interface PageStatements {
+  readonly readPoints: BetterSqlite3.Statement<unknown[], PointRow>;
+  readonly readEvents: BetterSqlite3.Statement<unknown[], EventRow>;
+  readonly readEventsAfter: BetterSqlite3.Statement<unknown[], EventRow>;
+}
+
+/** The connection a chunked page read runs on, with its statements. */
+interface ChunkReader extends PageStatements {
+  readonly db: BetterSqlite3.Database;
+  readonly rows: number;
+  readonly begin: BetterSqlite3.Statement<unknown[], unknown>;
+  readonly commit: BetterSqlite3.Statement<unknown[], unknown>;
+}
+
+/** The SQL of the page reads, shared by the main and the reader connection. */
+const READ_POINTS_SQL =
+  'SELECT t, vt, vn, vs, q FROM points WHERE item = ? AND t >= ? AND t < ? ORDER BY t LIMIT ?';
+const READ_EVENTS_SQL =
+  'SELECT t, id, body FROM events WHERE t >= ? AND t < ? ORDER BY t, id LIMIT ?';
+const READ_EVENTS_AFTER_SQL =
+  'SELECT t, id, body FROM events WHERE (t, id) > (?, ?) AND t < ? ORDER BY t, id LIMIT ?';
+
+function eventFromRow(row: EventRow): EventRecord {
+  return { id: row[1], t: row[0], body: JSON.parse(row[2]) as JsonValue };
+}
+
+/** The error a SQLite failure of `what` in `filename` maps to. */
+function backendError(what: string, filename: string, error: unknown): StorageError {
+  if (isCorruptionError(error)) {
+    return new StorageError(
+      'STORAGE_CORRUPT',
+      `SQLite found ${filename} damaged while it tried to ${what}: ${(error as Error).message}. ` +
+        `Stop the node and run \`edge-ha check --db ${filename} --full\` (see "Integrity check" in docs/operations.md).`,
+      { cause: error },
+    );
+  }
+  return new StorageError(
+    'STORAGE_BACKEND',
+    `SQLite failed to ${what} in ${filename}: ${(error as Error)?.message ?? String(error)}`,
+    { cause: error },
+  );
+}
 
 const VT_NULL = 0;
 const VT_NUMBER = 1;
@@ -165,12 +246,36 @@ export class SqliteStorageAdapter implements StorageAdapter {
     record: EncodedSyncState | undefined,
   ) => number;
   readonly #register: (items: readonly string[]) => void;
+  readonly #reader: ChunkReader | undefined;
+  /** Whether a chunked read holds the reader connection; the next ones wait in `#waiting`. */
+  #reading = false;
+  readonly #waiting: (() => void)[] = [];
   #closed = false;
 
-  /** @internal Use {@link openSqliteStorage}. */
-  constructor(db: BetterSqlite3.Database, filename: string) {
+  /**
+   * @internal Use {@link openSqliteStorage}.
+   * @param reader - A read-only connection to the same file for chunked page reads, and the
+   *   rows per chunk; without one every page is read in one step.
+   */
+  constructor(
+    db: BetterSqlite3.Database,
+    filename: string,
+    reader?: { readonly db: BetterSqlite3.Database; readonly rows: number },
+  ) {
     this.#db = db;
     this.filename = filename;
+    this.#reader =
+      reader === undefined
+        ? undefined
+        : {
+            db: reader.db,
+            rows: reader.rows,
+            readPoints: reader.db.prepare<unknown[], PointRow>(READ_POINTS_SQL).raw(),
+            readEvents: reader.db.prepare<unknown[], EventRow>(READ_EVENTS_SQL).raw(),
+            readEventsAfter: reader.db.prepare<unknown[], EventRow>(READ_EVENTS_AFTER_SQL).raw(),
+            begin: reader.db.prepare('BEGIN'),
+            commit: reader.db.prepare('COMMIT'),
+          };
     this.capabilities = Object.freeze({
       persistent: !db.memory,
       atomicReplace: true,
@@ -181,11 +286,7 @@ export class SqliteStorageAdapter implements StorageAdapter {
     this.#stmt = {
       registerItem,
       listItems: db.prepare<unknown[], string>('SELECT item FROM items ORDER BY item').pluck(),
-      readPoints: db
-        .prepare<unknown[], PointRow>(
-          'SELECT t, vt, vn, vs, q FROM points WHERE item = ? AND t >= ? AND t < ? ORDER BY t LIMIT ?',
-        )
-        .raw(),
+      readPoints: db.prepare<unknown[], PointRow>(READ_POINTS_SQL).raw(),
       deletePoints: db.prepare('DELETE FROM points WHERE item = ? AND t >= ? AND t < ?'),
       insertPoint: db.prepare(
         'INSERT INTO points (item, t, vt, vn, vs, q) VALUES (?, ?, ?, ?, ?, ?)',
@@ -196,16 +297,8 @@ export class SqliteStorageAdapter implements StorageAdapter {
       upsertPoint: db.prepare(
         'INSERT OR REPLACE INTO points (item, t, vt, vn, vs, q) VALUES (?, ?, ?, ?, ?, ?)',
       ),
-      readEvents: db
-        .prepare<unknown[], EventRow>(
-          'SELECT t, id, body FROM events WHERE t >= ? AND t < ? ORDER BY t, id LIMIT ?',
-        )
-        .raw(),
-      readEventsAfter: db
-        .prepare<unknown[], EventRow>(
-          'SELECT t, id, body FROM events WHERE (t, id) > (?, ?) AND t < ? ORDER BY t, id LIMIT ?',
-        )
-        .raw(),
+      readEvents: db.prepare<unknown[], EventRow>(READ_EVENTS_SQL).raw(),
+      readEventsAfter: db.prepare<unknown[], EventRow>(READ_EVENTS_AFTER_SQL).raw(),
       insertEvent: db.prepare(
         'INSERT INTO events (t, id, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
       ),
@@ -265,23 +358,71 @@ export class SqliteStorageAdapter implements StorageAdapter {
     );
   }
 
-  /** Runs `fn` on the open database, mapping SQLite failures to `STORAGE_BACKEND`. */
+  #closedError(): StorageError {
+    return new StorageError(
+      'STORAGE_CLOSED',
+      `The SQLite storage of ${this.filename} is closed; open it again with openSqliteStorage().`,
+    );
+  }
+
+  /**
+   * Runs `fn` on the open database, mapping SQLite failures to `STORAGE_BACKEND` (a damaged
+   * page: `STORAGE_CORRUPT`).
+   */
   #run<T>(what: string, fn: () => T): T {
-    if (this.#closed) {
-      throw new StorageError(
-        'STORAGE_CLOSED',
-        `The SQLite storage of ${this.filename} is closed; open it again with openSqliteStorage().`,
-      );
-    }
+    if (this.#closed) throw this.#closedError();
     try {
       return fn();
     } catch (error) {
       if (isEdgeHaError(error)) throw error;
-      throw new StorageError(
-        'STORAGE_BACKEND',
-        `SQLite failed to ${what} in ${this.filename}: ${(error as Error)?.message ?? String(error)}`,
-        { cause: error },
-      );
+      throw backendError(what, this.filename, error);
+    }
+  }
+
+  /**
+   * Reads up to `wanted` records: `first(n)` then `after(last, n)` until `wanted` are read or a
+   * chunk comes back short. A page within one chunk (or without a reader connection) is read
+   * in one step on the main connection. A larger one is read on the reader connection, one
+   * chunk per event-loop turn, inside one read transaction: one snapshot, however many writes
+   * commit meanwhile. Chunked reads take the reader connection one at a time, in call order.
+   */
+  async #collect<R>(
+    what: string,
+    wanted: number,
+    first: (stmt: PageStatements, n: number) => R[],
+    after: (stmt: PageStatements, last: R, n: number) => R[],
+  ): Promise<R[]> {
+    const reader = this.#reader;
+    if (reader === undefined || wanted <= reader.rows) {
+      return this.#run(what, () => first(this.#stmt, wanted));
+    }
+    if (this.#reading) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#reading = true;
+    try {
+      if (this.#closed) throw this.#closedError();
+      try {
+        reader.begin.run();
+        const rows = first(reader, Math.min(reader.rows, wanted));
+        let full = rows.length === Math.min(reader.rows, wanted);
+        while (full && rows.length < wanted) {
+          await yieldToEventLoop();
+          if (this.#closed) throw this.#closedError();
+          const n = Math.min(reader.rows, wanted - rows.length);
+          const chunk = after(reader, rows[rows.length - 1] as R, n);
+          for (let i = 0; i < chunk.length; i++) rows.push(chunk[i] as R);
+          full = chunk.length === n;
+        }
+        return rows;
+      } finally {
+        if (reader.db.open && reader.db.inTransaction) reader.commit.run();
+      }
+    } catch (error) {
+      if (isEdgeHaError(error)) throw error;
+      throw backendError(what, this.filename, error);
+    } finally {
+      const next = this.#waiting.shift();
+      if (next === undefined) this.#reading = false;
+      else next();
     }
   }
 
@@ -298,25 +439,38 @@ export class SqliteStorageAdapter implements StorageAdapter {
     return this.#run('list items', () => this.#stmt.listItems.all());
   }
 
-  /** Reads one page of `item`'s points in `window`, ascending by `t` (keyset pagination). */
+  /**
+   * Reads one page of `item`'s points in `window`, ascending by `t` (keyset pagination). A page
+   * of more than `readChunkRows` points is read in chunks, yielding to the event loop between
+   * them, from one snapshot of the file.
+   */
   async readPoints(item: string, window: TimeWindow, page: PageRequest): Promise<Page<Point>> {
-    return this.#run('read points', () => {
+    const from = this.#run('read points', () => {
       assertItemId(item);
       assertWindow(window);
       assertPageRequest(page);
-      const from =
-        page.cursor === undefined ? window.from : decodePointCursor(page.cursor, item, window) + 1;
-      const rows = this.#stmt.readPoints.all(item, from, window.to, page.limit + 1);
-      const more = rows.length > page.limit;
-      const count = more ? page.limit : rows.length;
-      const items: Point[] = new Array(count);
-      for (let i = 0; i < count; i++) items[i] = fromRow(rows[i] as PointRow);
-      const last = items[count - 1];
-      return {
-        items,
-        next: more && last !== undefined ? encodePointCursor(item, window, last.t) : null,
-      };
+      return page.cursor === undefined
+        ? window.from
+        : decodePointCursor(page.cursor, item, window) + 1;
     });
+    const toPoints = (rows: PointRow[]): Point[] => {
+      const points: Point[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) points[i] = fromRow(rows[i] as PointRow);
+      return points;
+    };
+    const items = await this.#collect<Point>(
+      'read points',
+      page.limit + 1,
+      (stmt, n) => toPoints(stmt.readPoints.all(item, from, window.to, n)),
+      (stmt, last, n) => toPoints(stmt.readPoints.all(item, last.t + 1, window.to, n)),
+    );
+    const more = items.length > page.limit;
+    if (more) items.length = page.limit;
+    const last = items[items.length - 1];
+    return {
+      items,
+      next: more && last !== undefined ? encodePointCursor(item, window, last.t) : null,
+    };
   }
 
   /**
@@ -365,31 +519,40 @@ export class SqliteStorageAdapter implements StorageAdapter {
     });
   }
 
-  /** Reads one page of events in `window`, ascending by `(t, id)` (keyset pagination). */
+  /**
+   * Reads one page of events in `window`, ascending by `(t, id)` (keyset pagination). A page of
+   * more than `readChunkRows` events is read in chunks, yielding to the event loop between
+   * them, from one snapshot of the file.
+   */
   async readEvents(window: TimeWindow, page: PageRequest): Promise<Page<EventRecord>> {
-    return this.#run('read events', () => {
+    const start = this.#run('read events', () => {
       assertWindow(window);
       assertPageRequest(page);
-      const rows =
-        page.cursor === undefined
-          ? this.#stmt.readEvents.all(window.from, window.to, page.limit + 1)
-          : (() => {
-              const after = decodeEventCursor(page.cursor, window);
-              return this.#stmt.readEventsAfter.all(after.t, after.id, window.to, page.limit + 1);
-            })();
-      const more = rows.length > page.limit;
-      const count = more ? page.limit : rows.length;
-      const items: EventRecord[] = new Array(count);
-      for (let i = 0; i < count; i++) {
-        const row = rows[i] as EventRow;
-        items[i] = { id: row[1], t: row[0], body: JSON.parse(row[2]) as JsonValue };
-      }
-      const last = items[count - 1];
-      return {
-        items,
-        next: more && last !== undefined ? encodeEventCursor(window, last.t, last.id) : null,
-      };
+      return page.cursor === undefined ? undefined : decodeEventCursor(page.cursor, window);
     });
+    const toEvents = (rows: EventRow[]): EventRecord[] => {
+      const events: EventRecord[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) events[i] = eventFromRow(rows[i] as EventRow);
+      return events;
+    };
+    const items = await this.#collect<EventRecord>(
+      'read events',
+      page.limit + 1,
+      (stmt, n) =>
+        toEvents(
+          start === undefined
+            ? stmt.readEvents.all(window.from, window.to, n)
+            : stmt.readEventsAfter.all(start.t, start.id, window.to, n),
+        ),
+      (stmt, last, n) => toEvents(stmt.readEventsAfter.all(last.t, last.id, window.to, n)),
+    );
+    const more = items.length > page.limit;
+    if (more) items.length = page.limit;
+    const last = items[items.length - 1];
+    return {
+      items,
+      next: more && last !== undefined ? encodeEventCursor(window, last.t, last.id) : null,
+    };
   }
 
   /**
@@ -428,11 +591,16 @@ export class SqliteStorageAdapter implements StorageAdapter {
     });
   }
 
-  /** Closes the database (checkpointing the WAL). Idempotent. */
+  /**
+   * Closes the database (checkpointing the WAL). Idempotent. A chunked page read still in
+   * progress rejects with `STORAGE_CLOSED`.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     try {
+      // The reader first: the main connection, closed last, checkpoints and removes the WAL.
+      this.#reader?.db.close();
       this.#db.close();
     } catch (error) {
       throw new StorageError(
@@ -451,16 +619,22 @@ export class SqliteStorageAdapter implements StorageAdapter {
 
 /**
  * Opens (creating if needed) a SQLite storage file. Loads the optional peer dependency
- * `better-sqlite3` on first use; sets WAL mode, `synchronous`, `busy_timeout`; creates or
- * migrates the schema (tracked with `PRAGMA user_version`).
+ * `better-sqlite3` on first use; checks the file (`PRAGMA quick_check`, option
+ * `integrityCheck`); sets WAL mode, `synchronous`, `busy_timeout`; creates or migrates the
+ * schema (tracked with `PRAGMA user_version`); opens a second, read-only connection for page
+ * reads in chunks (option `readChunkRows`).
  *
- * Synchronous: it returns the adapter or throws.
+ * Synchronous: it returns the adapter or throws. The integrity check reads the whole file: it
+ * takes about as long as reading the file from disk (see "Integrity check" in
+ * docs/operations.md for figures).
  *
  * @param filename - Path of the database file, or `':memory:'` for a private, non-persistent
  *   database (its capabilities then say `persistent: false`).
  * @throws {StorageError} `STORAGE_DEPENDENCY_MISSING` when `better-sqlite3` is not installed or
- *   not built; `STORAGE_SCHEMA` when the file was written by a newer edge-ha; `STORAGE_BACKEND`
- *   when the file cannot be opened (not a database, permissions, …).
+ *   not built; `STORAGE_CORRUPT` when the integrity check finds the file damaged (the message
+ *   names the file and the first problems); `STORAGE_SCHEMA` when the file was written by a
+ *   newer edge-ha; `STORAGE_BACKEND` when the file cannot be opened (not a database,
+ *   permissions, …) or an option is invalid.
  *
  * @example
  * ```ts
@@ -498,6 +672,20 @@ export function openSqliteStorage(
       `synchronous must be 'NORMAL' or 'FULL', got ${JSON.stringify(synchronous)}.`,
     );
   }
+  const integrityCheck = options.integrityCheck ?? 'quick';
+  if (integrityCheck !== 'quick' && integrityCheck !== 'full' && integrityCheck !== 'off') {
+    throw new StorageError(
+      'STORAGE_BACKEND',
+      `integrityCheck must be 'quick', 'full' or 'off', got ${JSON.stringify(integrityCheck)}.`,
+    );
+  }
+  const readChunkRows = options.readChunkRows ?? DEFAULT_READ_CHUNK_ROWS;
+  if (!Number.isInteger(readChunkRows) || readChunkRows < 0 || readChunkRows > 100_000) {
+    throw new StorageError(
+      'STORAGE_BACKEND',
+      `readChunkRows must be an integer from 0 to 100000 (0: no chunked reads), got ${String(readChunkRows)}.`,
+    );
+  }
   const Database = loadBetterSqlite3();
   let db: BetterSqlite3.Database;
   try {
@@ -516,15 +704,42 @@ export function openSqliteStorage(
       { cause: error },
     );
   }
+  let reader: BetterSqlite3.Database | undefined;
   try {
+    if (integrityCheck !== 'off' && !db.memory) {
+      const problems = runIntegrityCheck(db, integrityCheck, DEFAULT_MAX_PROBLEMS);
+      if (problems.length > 0) {
+        throw corruptionError(filename, integrityCheck, problems, DEFAULT_MAX_PROBLEMS);
+      }
+    }
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
     db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     migrate(db, filename);
-    return new SqliteStorageAdapter(db, filename);
+    if (readChunkRows > 0 && !db.memory) {
+      // WAL: this reader sees every commit of the main connection, and reads while it writes.
+      reader = new Database(filename, {
+        readonly: true,
+        fileMustExist: true,
+        timeout: busyTimeoutMs,
+      });
+    }
+    return new SqliteStorageAdapter(
+      db,
+      filename,
+      reader === undefined ? undefined : { db: reader, rows: readChunkRows },
+    );
   } catch (error) {
+    reader?.close();
     db.close();
     if (isEdgeHaError(error)) throw error;
+    if (isCorruptionError(error)) {
+      throw new StorageError(
+        'STORAGE_CORRUPT',
+        `${filename} is damaged: ${(error as Error).message}. Restore it from a backup or move it aside and re-sync the node from a peer (see "Integrity check" in docs/operations.md).`,
+        { cause: error },
+      );
+    }
     throw new StorageError(
       'STORAGE_BACKEND',
       `SQLite cannot use ${filename}: ${(error as Error)?.message ?? String(error)}`,

@@ -18,3 +18,9 @@
 
 export type { SqliteStorageOptions } from './adapter.js';
 export { openSqliteStorage, SqliteStorageAdapter } from './adapter.js';
+export type {
+  SqliteIntegrityCheck,
+  SqliteIntegrityOptions,
+  SqliteIntegrityReport,
+} from './integrity.js';
+export { checkSqliteIntegrity } from './integrity.js';

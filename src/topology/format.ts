@@ -2,7 +2,11 @@
  * A text-table formatter in the style of AnyLog's console output.
  */
 
-/** A value a report cell may hold. Arrays are joined with `, `; `null`/`undefined` print empty. */
+/**
+ * A value a report cell may hold. Arrays are joined with `, `; `null`/`undefined` print empty.
+ *
+ * @group Topology & routing
+ */
 export type CellValue =
   | string
   | number
@@ -11,10 +15,18 @@ export type CellValue =
   | undefined
   | readonly (string | number | boolean)[];
 
-/** A report row: plain data, one property per column. */
+/**
+ * A report row: plain data, one property per column.
+ *
+ * @group Topology & routing
+ */
 export type ReportRow = { readonly [key: string]: CellValue };
 
-/** One column of {@link formatTable}: which property to print and under which header. */
+/**
+ * One column of {@link formatTable}: which property to print and under which header.
+ *
+ * @group Topology & routing
+ */
 export interface TableColumn<Row extends object = ReportRow> {
   /** Property of the row to print. */
   readonly key: keyof Row & string;
@@ -65,11 +77,17 @@ function cellText(value: unknown): string {
  *
  * @example
  * ```ts
+ * import { DATA_NODES_COLUMNS, formatTable, type Topology } from 'edge-ha';
+ *
+ * declare const topology: Topology;
+ *
  * console.log(formatTable(topology.dataNodes({ dbms: 'litsanleandro' }), DATA_NODES_COLUMNS));
  * // Company         DBMS          Table       Cluster ID ...
  * // ---------------|-------------|-----------|---------- ...
  * // Lit San Leandro|litsanleandro|ping_sensor|11612ba3c0 ...
  * ```
+ *
+ * @group Topology & routing
  */
 export function formatTable<Row extends object>(
   rows: readonly Row[],

@@ -1,8 +1,9 @@
 /**
- * Topology: the cluster-to-operator resolver (SPEC §2). Builds a routing map from cluster and
- * operator policies, keeps operator liveness, routes queries (one live operator per cluster,
- * main preference, round-robin, failover) and writes (round-robin or rendezvous by key, one copy
- * per live operator), and produces the HA reports with an AnyLog-style text-table formatter.
+ * Topology: the cluster-to-operator resolver (docs/routing.md). Builds a routing map from
+ * cluster and operator policies, keeps operator liveness, routes queries (one live operator per
+ * cluster, main preference, round-robin, failover) and writes (round-robin or rendezvous by key,
+ * one copy per live operator), and produces the HA reports with an AnyLog-style text-table
+ * formatter.
  *
  * @module
  */

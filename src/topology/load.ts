@@ -1,6 +1,6 @@
 /**
- * Ledger loading (SPEC §2 "Ledger loading"): strict (the set must be valid) or lenient (drop
- * each invalid policy and whatever depends on it, keep the rest, report every issue). Pure.
+ * Ledger loading (docs/routing.md, "Ledger loading"): strict (the set must be valid) or lenient
+ * (drop each invalid policy and whatever depends on it, keep the rest, report every issue). Pure.
  */
 
 import type { PolicyIssue } from '../errors.js';

@@ -1,5 +1,6 @@
 /**
- * HA reports as plain rows (SPEC §2), with column sets carrying AnyLog's console headers.
+ * HA reports as plain rows (docs/routing.md, "Reports"), with column sets carrying AnyLog's
+ * console headers.
  */
 
 import type { ClusterStatus } from '../policy/types.js';
@@ -7,7 +8,11 @@ import { formatTable, type TableColumn } from './format.js';
 import type { ClusterNode, ClusterTable, OperatorNode, RoutingMap } from './model.js';
 import type { LivenessStatus } from './types.js';
 
-/** Filter of {@link Topology.dataNodes}: every given field must match. */
+/**
+ * Filter of {@link Topology.dataNodes}: every given field must match.
+ *
+ * @group Topology & routing
+ */
 export interface DataNodesFilter {
   /** Only tables of this company. */
   company?: string;
@@ -19,7 +24,11 @@ export interface DataNodesFilter {
   clusterId?: string;
 }
 
-/** One row of {@link Topology.dataNodes}: a table, a cluster holding it, one operator of it. */
+/**
+ * One row of {@link Topology.dataNodes}: a table, a cluster holding it, one operator of it.
+ *
+ * @group Topology & routing
+ */
 export interface DataNodeRow {
   /** Company of the cluster (and table). */
   readonly company: string;
@@ -52,7 +61,11 @@ export interface DataNodeRow {
   readonly nodeStatus: LivenessStatus | undefined;
 }
 
-/** AnyLog's columns for {@link Topology.dataNodes}. */
+/**
+ * AnyLog's columns for {@link Topology.dataNodes}.
+ *
+ * @group Topology & routing
+ */
 export const DATA_NODES_COLUMNS: readonly TableColumn<DataNodeRow>[] = [
   { key: 'company', header: 'Company' },
   { key: 'dbms', header: 'DBMS' },
@@ -67,7 +80,11 @@ export const DATA_NODES_COLUMNS: readonly TableColumn<DataNodeRow>[] = [
   { key: 'nodeStatus', header: 'Node Status' },
 ];
 
-/** An operator participating in a cluster, in {@link ClusterInfo}. */
+/**
+ * An operator participating in a cluster, in {@link ClusterInfo}.
+ *
+ * @group Topology & routing
+ */
 export interface ClusterOperatorRow {
   /** Operator id. */
   readonly operatorId: string;
@@ -85,7 +102,11 @@ export interface ClusterOperatorRow {
   readonly status: LivenessStatus;
 }
 
-/** AnyLog's columns for {@link ClusterInfo.operators}. */
+/**
+ * AnyLog's columns for {@link ClusterInfo.operators}.
+ *
+ * @group Topology & routing
+ */
 export const CLUSTER_OPERATORS_COLUMNS: readonly TableColumn<ClusterOperatorRow>[] = [
   { key: 'ip', header: 'IP' },
   { key: 'port', header: 'Port' },
@@ -93,7 +114,11 @@ export const CLUSTER_OPERATORS_COLUMNS: readonly TableColumn<ClusterOperatorRow>
   { key: 'status', header: 'Status' },
 ];
 
-/** A table supported by a cluster, in {@link ClusterInfo}. */
+/**
+ * A table supported by a cluster, in {@link ClusterInfo}.
+ *
+ * @group Topology & routing
+ */
 export interface ClusterTableRow {
   /** Company. */
   readonly company: string;
@@ -105,14 +130,22 @@ export interface ClusterTableRow {
   readonly status: ClusterStatus;
 }
 
-/** AnyLog's columns for {@link ClusterInfo.tables}. */
+/**
+ * AnyLog's columns for {@link ClusterInfo.tables}.
+ *
+ * @group Topology & routing
+ */
 export const CLUSTER_TABLES_COLUMNS: readonly TableColumn<ClusterTableRow>[] = [
   { key: 'company', header: 'Company' },
   { key: 'dbms', header: 'DBMS' },
   { key: 'table', header: 'Table' },
 ];
 
-/** The cluster of one operator, as returned by {@link Topology.clusterInfo}. */
+/**
+ * The cluster of one operator, as returned by {@link Topology.clusterInfo}.
+ *
+ * @group Topology & routing
+ */
 export interface ClusterInfo {
   /** Routing cluster id (the root cluster). */
   readonly clusterId: string;
@@ -136,7 +169,11 @@ export interface ClusterInfo {
   readonly tables: readonly ClusterTableRow[];
 }
 
-/** One row of {@link Topology.virtualTables}: a table and one cluster holding (part of) it. */
+/**
+ * One row of {@link Topology.virtualTables}: a table and one cluster holding (part of) it.
+ *
+ * @group Topology & routing
+ */
 export interface VirtualTableRow {
   /** Company. */
   readonly company: string;
@@ -152,7 +189,11 @@ export interface VirtualTableRow {
   readonly copies: number;
 }
 
-/** AnyLog's columns for {@link Topology.virtualTables}. */
+/**
+ * AnyLog's columns for {@link Topology.virtualTables}.
+ *
+ * @group Topology & routing
+ */
 export const VIRTUAL_TABLES_COLUMNS: readonly TableColumn<VirtualTableRow>[] = [
   { key: 'company', header: 'Company' },
   { key: 'dbms', header: 'DBMS' },
@@ -165,10 +206,16 @@ export const VIRTUAL_TABLES_COLUMNS: readonly TableColumn<VirtualTableRow>[] = [
  * Health of a cluster in {@link HaStatusRow}: `ok` (every copy live), `under_replicated` (some
  * copies live), `unavailable` (no live copy, or no operator at all), `not_routed` (the cluster
  * is `static` or `down`).
+ *
+ * @group Topology & routing
  */
 export type HaState = 'ok' | 'under_replicated' | 'unavailable' | 'not_routed';
 
-/** One row of {@link Topology.haStatus}: the replication state of one routing cluster. */
+/**
+ * One row of {@link Topology.haStatus}: the replication state of one routing cluster.
+ *
+ * @group Topology & routing
+ */
 export interface HaStatusRow {
   /** Company. */
   readonly company: string;
@@ -192,7 +239,11 @@ export interface HaStatusRow {
   readonly unavailable: readonly string[];
 }
 
-/** Columns for {@link Topology.haStatus}. */
+/**
+ * Columns for {@link Topology.haStatus}.
+ *
+ * @group Topology & routing
+ */
 export const HA_STATUS_COLUMNS: readonly TableColumn<HaStatusRow>[] = [
   { key: 'company', header: 'Company' },
   { key: 'clusterName', header: 'Cluster' },
@@ -301,8 +352,14 @@ export function clusterInfoOf(operator: OperatorNode): ClusterInfo {
  *
  * @example
  * ```ts
+ * import { formatClusterInfo, type Topology } from 'edge-ha';
+ *
+ * declare const topology: Topology;
+ *
  * console.log(formatClusterInfo(topology.clusterInfo('52612f21b18cf29f7d2e511e3ca56ca6')));
  * ```
+ *
+ * @group Topology & routing
  */
 export function formatClusterInfo(info: ClusterInfo): string {
   return [

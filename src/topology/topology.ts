@@ -200,8 +200,9 @@ function hasLive(plan: RoutePlan, c: number, query = false): boolean {
 }
 
 /**
- * The cluster-to-operator resolver (SPEC §2): which operators hold a table, where to send a
- * query or a write, which operators are live, and the HA reports.
+ * The cluster-to-operator resolver: which operators hold a table, where to send a
+ * query or a write, which operators are live, and the HA reports. The
+ * [routing guide](../../docs/routing.md) has a worked example and every rule.
  *
  * A topology is built from a validated policy set (or, with `invalid: 'skip'`, from the valid
  * part of a ledger). Child clusters are merged into their root parent: their tables belong to
@@ -219,7 +220,12 @@ function hasLive(plan: RoutePlan, c: number, query = false): boolean {
  *
  * @example
  * ```ts
- * const topology = Topology.fromPolicies(parsePolicies(ledgerText));
+ * import { readFileSync } from 'node:fs';
+ * import { parsePolicies, Topology } from 'edge-ha';
+ *
+ * declare function query(host: string, port: number): Promise<void>; // your AnyLog client
+ *
+ * const topology = Topology.fromPolicies(parsePolicies(readFileSync('policies.json', 'utf8')));
  * const route = topology.routeQuery({ dbms: 'litsanleandro', table: 'ping_sensor' });
  * for (const target of route.targets) {
  *   try {
@@ -230,6 +236,8 @@ function hasLive(plan: RoutePlan, c: number, query = false): boolean {
  *   }
  * }
  * ```
+ *
+ * @group Topology & routing
  */
 export class Topology {
   #map: RoutingMap;
@@ -288,6 +296,10 @@ export class Topology {
    *
    * @example
    * ```ts
+   * import { type Policy, Topology } from 'edge-ha';
+   *
+   * declare const policies: Policy[];
+   *
    * const topology = Topology.fromPolicies(policies, { localExternalIp: '24.23.250.144' });
    * ```
    */
@@ -348,6 +360,10 @@ export class Topology {
    *
    * @example
    * ```ts
+   * import type { Topology } from 'edge-ha';
+   *
+   * declare const topology: Topology;
+   *
    * const { targets, skipped } = topology.routeQuery({
    *   dbms: 'litsanleandro',
    *   table: 'ping_sensor',
@@ -431,6 +447,12 @@ export class Topology {
    *
    * @example
    * ```ts
+   * import type { Topology } from 'edge-ha';
+   *
+   * declare const topology: Topology;
+   * declare const rows: unknown[];
+   * declare function send(host: string, port: number, rows: unknown[]): Promise<void>; // your client
+   *
    * const write = topology.routeWrite({ dbms: 'litsanleandro', table: 'ping_sensor', key: 'sensor-7' });
    * await Promise.all(write.targets.map((target) => send(target.host, target.port, rows)));
    * if (!write.complete) console.warn('copies missing', write.missing);

@@ -5,7 +5,11 @@
 
 import type { Clock } from '../clock.js';
 
-/** Options of {@link Topology.fromPolicies}. */
+/**
+ * Options of {@link Topology.fromPolicies}.
+ *
+ * @group Topology & routing
+ */
 export interface TopologyOptions {
   /**
    * Source of time for liveness timestamps (`since`). Only `now()` is used: the topology never
@@ -32,6 +36,10 @@ export interface TopologyOptions {
    * @default 'reject'
    * @example
    * ```ts
+   * import { type Policy, Topology } from 'edge-ha';
+   *
+   * declare const ledger: Policy[];
+   *
    * const topology = Topology.fromPolicies(ledger, { invalid: 'skip' });
    * for (const issue of topology.issues) console.error(issue.code, issue.message);
    * ```
@@ -39,16 +47,32 @@ export interface TopologyOptions {
   invalid?: InvalidPolicies;
 }
 
-/** What {@link Topology.fromPolicies} does with invalid policies (see {@link TopologyOptions.invalid}). */
+/**
+ * What {@link Topology.fromPolicies} does with invalid policies (see {@link TopologyOptions.invalid}).
+ *
+ * @group Topology & routing
+ */
 export type InvalidPolicies = 'reject' | 'skip';
 
-/** Liveness of one operator address. */
+/**
+ * Liveness of one operator address.
+ *
+ * @group Topology & routing
+ */
 export type LivenessStatus = 'active' | 'not_responding';
 
-/** Which operators a query may use inside each cluster. */
+/**
+ * Which operators a query may use inside each cluster.
+ *
+ * @group Topology & routing
+ */
 export type QueryNodes = 'main' | 'all';
 
-/** An operator chosen by a route, with the address to connect to. */
+/**
+ * An operator chosen by a route, with the address to connect to.
+ *
+ * @group Topology & routing
+ */
 export interface RoutedOperator {
   /** Id (policy id) of the operator. */
   readonly operatorId: string;
@@ -79,7 +103,11 @@ export interface RoutedOperator {
   readonly local: boolean;
 }
 
-/** An operator of a cluster with its current liveness, as named in errors and skip lists. */
+/**
+ * An operator of a cluster with its current liveness, as named in errors and skip lists.
+ *
+ * @group Topology & routing
+ */
 export interface OperatorLiveness {
   /** Id of the operator. */
   readonly operatorId: string;
@@ -93,7 +121,11 @@ export interface OperatorLiveness {
   readonly since: number;
 }
 
-/** A cluster a route had to leave out because none of its operators is live. */
+/**
+ * A cluster a route had to leave out because none of its operators is live.
+ *
+ * @group Topology & routing
+ */
 export interface SkippedCluster {
   /** Id of the cluster. */
   readonly clusterId: string;
@@ -105,7 +137,11 @@ export interface SkippedCluster {
   readonly operators: readonly OperatorLiveness[];
 }
 
-/** Arguments of {@link Topology.routeQuery}. */
+/**
+ * Arguments of {@link Topology.routeQuery}.
+ *
+ * @group Topology & routing
+ */
 export interface QueryRequest {
   /** Logical database name. */
   dbms: string;
@@ -132,7 +168,11 @@ export interface QueryRequest {
   subset?: boolean;
 }
 
-/** Result of {@link Topology.routeQuery}: one operator per routable cluster holding the table. */
+/**
+ * Result of {@link Topology.routeQuery}: one operator per routable cluster holding the table.
+ *
+ * @group Topology & routing
+ */
 export interface QueryRoute {
   /** Logical database name queried. */
   readonly dbms: string;
@@ -148,7 +188,11 @@ export interface QueryRoute {
   readonly complete: boolean;
 }
 
-/** Arguments of {@link Topology.routeWrite}. */
+/**
+ * Arguments of {@link Topology.routeWrite}.
+ *
+ * @group Topology & routing
+ */
 export interface WriteRequest {
   /** Logical database name. */
   dbms: string;
@@ -166,7 +210,11 @@ export interface WriteRequest {
   key?: string | number;
 }
 
-/** A copy that a write cannot deliver because its operator is not responding. */
+/**
+ * A copy that a write cannot deliver because its operator is not responding.
+ *
+ * @group Topology & routing
+ */
 export interface MissingCopy {
   /** The operator that should have received the copy. */
   readonly operator: RoutedOperator;
@@ -174,7 +222,11 @@ export interface MissingCopy {
   readonly since: number;
 }
 
-/** Result of {@link Topology.routeWrite}. */
+/**
+ * Result of {@link Topology.routeWrite}.
+ *
+ * @group Topology & routing
+ */
 export interface WriteRoute {
   /** Logical database name. */
   readonly dbms: string;
@@ -196,7 +248,11 @@ export interface WriteRoute {
   readonly complete: boolean;
 }
 
-/** One liveness entry, as listed by {@link Topology.liveness}. */
+/**
+ * One liveness entry, as listed by {@link Topology.liveness}.
+ *
+ * @group Topology & routing
+ */
 export interface LivenessEntry {
   /** External `ip:port` of the operator (the liveness key). */
   readonly address: string;
@@ -212,7 +268,11 @@ export interface LivenessEntry {
   readonly clusterId: string;
 }
 
-/** An address to probe, as listed by {@link Topology.probeTargets}. */
+/**
+ * An address to probe, as listed by {@link Topology.probeTargets}.
+ *
+ * @group Topology & routing
+ */
 export interface ProbeTarget extends LivenessEntry {
   /** Host to connect to (local address rules apply, as for routes). */
   readonly host: string;
@@ -220,7 +280,11 @@ export interface ProbeTarget extends LivenessEntry {
   readonly port: number;
 }
 
-/** Options of {@link Topology.probeTargets}. */
+/**
+ * Options of {@link Topology.probeTargets}.
+ *
+ * @group Topology & routing
+ */
 export interface ProbeOptions {
   /**
    * List every operator address, not only the `not_responding` ones.
@@ -230,7 +294,11 @@ export interface ProbeOptions {
   all?: boolean;
 }
 
-/** Counts describing a topology. */
+/**
+ * Counts describing a topology.
+ *
+ * @group Topology & routing
+ */
 export interface TopologyStats {
   /** Routing clusters (root clusters; children merged), whatever their status. */
   readonly clusters: number;

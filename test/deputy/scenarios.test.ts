@@ -4,10 +4,11 @@ import { exponentialBackoff } from '../../src/deputy/retry.js';
 import type { DeputyStateName } from '../../src/deputy/states.js';
 import type {
   DeputyRetryEvent,
+  DeputyRunSummary,
   DeputyTransitionEvent,
   SyncStateMessage,
 } from '../../src/deputy/types.js';
-import { isEdgeHaError, PeerError } from '../../src/errors.js';
+import { isEdgeHaError, PeerError, SyncAbortError } from '../../src/errors.js';
 import { faultyStorage } from '../../src/testing/faults/storage.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
 import { recordEvents } from '../../src/testing/record-events.js';
@@ -275,6 +276,20 @@ describe('resume after a crash between pages', () => {
   });
 });
 
+/** The AbortError a run rejects with when its caller's signal aborts (fails if it resolves). */
+async function abortOf(run: Promise<unknown>): Promise<SyncAbortError> {
+  const error = await run.then(
+    (value) => {
+      throw new Error(`expected an AbortError, the run resolved: ${JSON.stringify(value)}`);
+    },
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(SyncAbortError);
+  expect((error as Error).name).toBe('AbortError');
+  expect(isEdgeHaError(error, 'SYNC_CANCELLED')).toBe(true);
+  return error as SyncAbortError;
+}
+
 describe('cancellation', () => {
   const running: DeputyStateName[] = [
     'started',
@@ -283,19 +298,24 @@ describe('cancellation', () => {
     'waiting_for_reply',
   ];
   for (const state of running) {
-    it(`cancelling in ${state} ends finished_with_error with SYNC_CANCELLED`, async () => {
+    it(`aborting in ${state} ends finished_with_error with SYNC_CANCELLED and rejects with an AbortError`, async () => {
       const remote = await memory({ a: pts([1, 1], [2, 2], [3, 3]) });
       const local = await memory({ a: pts([2, 'mine']) });
       const deputy = new TimeSeriesDeputy({ storage: local, ...linked(remote), pageSize: 1 });
       const controller = new AbortController();
+      const reason = new Error(`stop in ${state}`);
       deputy.on('transition', (e) => {
-        if (e.to === state) controller.abort();
+        if (e.to === state) controller.abort(reason);
       });
-      const recording = recordEvents(deputy, ['transition']);
-      const summary = await deputy.run(
-        { from: 0, to: 5 },
-        { mode: 'overwrite', signal: controller.signal },
+      const recording = recordEvents(deputy, ['transition', 'finished']);
+      const error = await abortOf(
+        deputy.run({ from: 0, to: 5 }, { mode: 'overwrite', signal: controller.signal }),
       );
+      expect(error.cause).toBe(reason);
+      const summary = error.summaries[0] as DeputyRunSummary;
+      expect(error.summaries).toHaveLength(1);
+      expect(recording.of('finished')).toEqual([summary]);
+      expect(deputy.snapshot().lastRun).toEqual(summary);
       expect(summary.state).toBe('finished_with_error');
       expect(summary.errors.map((e) => e.code)).toEqual(['SYNC_CANCELLED']);
       const codes = arrows(recording);
@@ -310,12 +330,21 @@ describe('cancellation', () => {
     });
   }
 
-  it('an already aborted signal ends the run right after it starts', async () => {
+  it('an already aborted signal starts nothing: rejects at once, no transition, no gap added', async () => {
     const deputy = new EventDeputy({ storage: await memory(), ...linked(await memory()) });
     const recording = recordEvents(deputy, ['transition']);
-    const summary = await deputy.run({ from: 0, to: 5 }, { signal: AbortSignal.abort() });
-    expect(arrows(recording)).toEqual(['0→1', '1→6']);
-    expect(summary.errors[0]?.code).toBe('SYNC_CANCELLED');
+    const reason = new Error('too late');
+    const error = await abortOf(
+      deputy.run({ from: 0, to: 5 }, { signal: AbortSignal.abort(reason) }),
+    );
+    expect(error.cause).toBe(reason);
+    expect(error.summaries).toEqual([]);
+    expect(arrows(recording)).toEqual([]);
+    expect(deputy.state).toBe('idle');
+    expect(deputy.gaps).toEqual([]);
+    expect(deputy.running).toBe(false);
+    // the deputy is not busy: a run without the aborted signal goes ahead
+    expect((await deputy.run({ from: 0, to: 5 })).state).toBe('finished_ok');
   });
 
   it('cancel() interrupts a back-off wait and leaves no timer behind', async () => {
@@ -332,6 +361,7 @@ describe('cancellation', () => {
     expect(deputy.state).toBe('waiting_for_connection');
     expect(clock.pendingTimers).toBe(1);
     deputy.cancel();
+    // cancel() is not the caller's signal: the run resolves with its summary
     const summary = await run;
     expect(summary.errors.map((e) => e.code)).toEqual(['SYNC_CANCELLED']);
     expect(clock.pendingTimers).toBe(0);
@@ -347,7 +377,27 @@ describe('cancellation', () => {
     await clock.advanceAsync(0);
     expect(deputy.state).toBe('waiting_for_reply');
     controller.abort();
+    const error = await abortOf(run);
+    expect(error.cause).toBe(controller.signal.reason);
+    expect(error.summaries[0]?.errors.map((e) => e.code)).toEqual(['SYNC_CANCELLED']);
+    expect(deputy.state).toBe('finished_with_error');
+  });
+
+  it('await using closes the deputy (Symbol.asyncDispose)', async () => {
+    const { clock, peer: inner } = linked(await memory(), 0);
+    const peer = faultPeer(inner, (call) => (call.op === 'hello' ? 'hang' : undefined));
+    let run: Promise<DeputyRunSummary> | undefined;
+    let escaped: EventDeputy | undefined;
+    {
+      await using deputy = new EventDeputy({ storage: await memory(), peer, clock });
+      escaped = deputy;
+      run = deputy.run({ from: 0, to: 5 });
+      await clock.advanceAsync(0);
+      expect(deputy.running).toBe(true);
+    }
+    // leaving the block closed it: the run was cancelled and further runs are refused
     expect((await run).errors.map((e) => e.code)).toEqual(['SYNC_CANCELLED']);
+    await expect(escaped.run()).rejects.toSatisfy((e) => isEdgeHaError(e, 'SYNC_CLOSED'));
   });
 });
 

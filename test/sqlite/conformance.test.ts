@@ -22,3 +22,19 @@ runStorageAdapterSuite({
   modelBased: { runs: Number(process.env.EDGE_HA_PROPERTY_RUNS ?? 30) },
   name: 'SqliteStorageAdapter conformance',
 });
+
+// Every page of more than two records read in chunks on the reader connection, yielding to the
+// event loop between chunks: the contract must hold whichever way a page is read.
+runStorageAdapterSuite({
+  test,
+  describe,
+  factory: ({ key }) => openSqliteStorage(file(`chunked-${key}`), { readChunkRows: 2 }),
+  teardown: ({ key }) => {
+    for (const suffix of ['', '-wal', '-shm'])
+      rmSync(file(`chunked-${key}`) + suffix, { force: true });
+  },
+  capabilities: { persistent: true, atomicReplace: true, atomicInsert: true, multiProcess: true },
+  seed: Number(process.env.EDGE_HA_SEED ?? 20_240_601),
+  modelBased: { runs: Number(process.env.EDGE_HA_PROPERTY_RUNS ?? 30) },
+  name: 'SqliteStorageAdapter conformance, pages read in chunks of 2 rows',
+});

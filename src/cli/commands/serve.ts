@@ -3,12 +3,14 @@
 import { hostname } from 'node:os';
 import { writeHeartbeatRecord } from '../../governor/downtime.js';
 import { HAGovernor } from '../../governor/governor.js';
+import { jsonLogger, type Logger, logLines } from '../../ops/logger.js';
 import { httpPeer } from '../../peer/http-client.js';
 import { openSqliteStorage } from '../../sqlite/adapter.js';
 import type { StorageAdapter } from '../../storage/types.js';
 import {
   governorTuning,
   integerOption,
+  type ParsedArgs,
   requiredOption,
   resolvePath,
   stringOption,
@@ -18,8 +20,9 @@ import {
 } from '../args.js';
 import type { CommandRun } from '../command.js';
 import { clockTime } from '../demo/report.js';
-import { EXIT } from '../errors.js';
+import { EXIT, usageError } from '../errors.js';
 import { type CliIo, println } from '../io.js';
+import { ProgressPrinter } from '../progress.js';
 import { normalizePeerUrl, type PeerServer, startPeerServer } from '../server.js';
 import { SERVE } from '../specs.js';
 import {
@@ -29,6 +32,7 @@ import {
   formatSummary,
   runOutcome,
 } from '../sync-output.js';
+import { peerTlsOption, serverTlsOption } from '../tls.js';
 
 /** The governor's default heartbeat period and sync-state key (`<key>:heartbeat`, key `edge-ha`). */
 const DEFAULT_HEARTBEAT_MS = 10_000;
@@ -78,8 +82,39 @@ function waitForAbort(signal: AbortSignal | undefined): Promise<void> {
   );
 }
 
+/**
+ * `--log-format`: `text` (the default) prints as before; `json` turns every line into one JSON
+ * object on stdout (stderr lines at `error`, `edge-ha: warning:` lines at `warn`) and gives the
+ * governor, the peer handler and the peer clients a JSON logger, so their entries carry fields.
+ */
+function serveOutput(args: ParsedArgs, io: CliIo): { io: CliIo; logger: Logger | undefined } {
+  const format = stringOption(args, 'log-format') ?? 'text';
+  if (format !== 'text' && format !== 'json') {
+    throw usageError(`--log-format must be text or json, not ${JSON.stringify(format)}.`);
+  }
+  if (format === 'text') return { io, logger: undefined };
+  const debug = io.env.EDGE_HA_DEBUG !== undefined && io.env.EDGE_HA_DEBUG !== '';
+  const logger = jsonLogger({
+    write: (line) => io.stdout.write(line),
+    level: debug ? 'debug' : 'info',
+  });
+  return {
+    io: { ...io, stdout: logLines(logger, 'info'), stderr: logLines(logger, 'error') },
+    logger,
+  };
+}
+
+/** A 5xx cause as `CODE: message` for the text log line. */
+function causeText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return `${typeof code === 'string' ? `${code}: ` : ''}${error.message}`;
+}
+
 /** `edge-ha serve`: runs until `io.signal` aborts (SIGINT/SIGTERM in the bin). */
-export const runServe: CommandRun = async (args, io) => {
+export const runServe: CommandRun = async (args, cliIo) => {
+  const { io, logger } = serveOutput(args, cliIo);
+  const metricsPublic = args.values['metrics-public'] === true;
   const db = requiredOption(args, SERVE, 'db');
   const port = integerOption(requiredOption(args, SERVE, 'port'), 'port', {
     min: 0,
@@ -90,8 +125,19 @@ export const runServe: CommandRun = async (args, io) => {
   const tuning = governorTuning(args);
   const token = await tokenOption(io, args);
   const writeToken = await writeTokenOption(io, args, token);
+  // Certificates are read and checked before the storage opens: a wrong file serves nothing.
+  const serverTls = await serverTlsOption(io, args);
+  const peerTls = await peerTlsOption(io, args, peers);
 
-  const storage = openSqliteStorage(resolvePath(io, db));
+  const integrityCheck = stringOption(args, 'integrity-check') ?? 'quick';
+  if (integrityCheck !== 'quick' && integrityCheck !== 'full' && integrityCheck !== 'off') {
+    throw usageError(
+      `--integrity-check must be quick, full or off, not ${JSON.stringify(integrityCheck)}.`,
+    );
+  }
+
+  // A damaged file fails here with STORAGE_CORRUPT (exit 1), before anything is served.
+  const storage = openSqliteStorage(resolvePath(io, db), { integrityCheck });
   let server: PeerServer | undefined;
   let governor: HAGovernor | undefined;
   let heartbeat: { stop(): Promise<void> } | undefined;
@@ -123,17 +169,36 @@ export const runServe: CommandRun = async (args, io) => {
       instanceId: stringOption(args, 'id') ?? ((bound) => `${hostname()}:${bound}`),
       host,
       port,
+      tls: serverTls,
+      // A refused handshake (mutual TLS without a trusted client certificate) is logged like a 401.
+      onTlsError: (failure) =>
+        println(
+          io.stderr,
+          `${clockTime(Date.now())} tls handshake from ${failure.remoteAddress} failed: ${failure.reason}`,
+        ),
+      // GET /metrics: the server's own figures and the governor's (none before it exists).
+      metrics: { public: metricsPublic, collect: () => governor?.metrics() ?? null },
+      ...(logger === undefined ? {} : { logger }),
       log: (entry) => {
-        // Failed authentications, refused writes and server failures (not the other 4xx).
+        // --log-format json: the handler's logger has every entry, with fields.
+        if (logger !== undefined) return;
+        // Failed authentications, refused writes and server failures (not the other 4xx), a
+        // failure with its cause (the client only ever sees PEER_INTERNAL).
         if (entry.status === 401 || entry.status === 403 || entry.status >= 500) {
           println(
             io.stderr,
-            `${clockTime(Date.now())} peer request ${entry.method} ${entry.path}: ${entry.status} ${entry.code}`,
+            `${clockTime(Date.now())} peer request ${entry.method} ${entry.path}: ${entry.status} ${entry.code}${
+              entry.error === undefined ? '' : ` (${causeText(entry.error)})`
+            }`,
           );
         }
       },
     });
     println(io.stdout, `edge-ha: serving ${db} at ${server.url} (instance ${server.instanceId})`);
+    if (serverTls !== undefined) println(io.stdout, `tls: ${serverTls.summary}`);
+    if (serverTls?.warning !== undefined) {
+      println(io.stderr, `edge-ha: warning: ${serverTls.warning}`);
+    }
     println(
       io.stdout,
       writeToken === undefined
@@ -147,23 +212,31 @@ export const runServe: CommandRun = async (args, io) => {
       });
       governor = new HAGovernor({
         storage,
-        peers: peers.map((url) => httpPeer({ url, token })),
+        peers: peers.map((url) =>
+          httpPeer({ url, token, ...peerTls(url), ...(logger === undefined ? {} : { logger }) }),
+        ),
         ...tuning,
         ...(follow === undefined ? {} : { followEveryMs: follow }),
+        ...(args.values['all-items'] === true ? { items: 'union' as const } : {}),
+        ...(logger === undefined ? {} : { logger }),
       });
       io.signal?.addEventListener('abort', onAbort, { once: true });
-      // The output stays attached while the node runs: every retry until caught up is printed.
-      output = attachSyncOutput(governor, io.stdout, { timestamps: true });
-      const printer = output.progress;
+      // The output stays attached while the node runs: every retry until caught up is printed
+      // (with --log-format json the governor's logger has the transitions, messages and retries).
+      output =
+        logger === undefined
+          ? attachSyncOutput(governor, io.stdout, { timestamps: true })
+          : undefined;
+      const printer = output?.progress ?? new ProgressPrinter(io.stdout);
       governor.on('scheduled', (next) => {
-        if (next.reason !== 'retry') return;
+        if (next.reason !== 'retry' || logger !== undefined) return;
         printer.line(
           `${clockTime(Date.now())} not caught up after sync attempt ${next.attempt}: retrying in ${next.delayMs} ms`,
         );
       });
       governor.on('syncState', (message) => {
         // Heartbeat failures and other governor errors also go to stderr, for the service log.
-        if (message.kind === 'governor' && message.level === 'error') {
+        if (message.kind === 'governor' && message.level === 'error' && logger === undefined) {
           println(
             io.stderr,
             `${clockTime(message.at)} edge-ha: ${message.code ?? 'error'}: ${message.message}`,

@@ -28,6 +28,7 @@ import {
   runOutcome,
 } from '../sync-output.js';
 import { parseTime } from '../time.js';
+import { peerTlsOption } from '../tls.js';
 
 const DAY_MS = 86_400_000;
 /** The governor's default `maxRecoveryMs` (7 days). */
@@ -63,11 +64,12 @@ export const runSync: CommandRun = async (args, io) => {
     tuning.maxRecoveryMs = Math.max(DEFAULT_MAX_RECOVERY_MS, Date.now() - window.from + DAY_MS);
   }
   const token = await tokenOption(io, args);
+  const peerTls = await peerTlsOption(io, args, peers);
   // Progress and transitions go to stderr with --format json, so stdout stays machine-readable.
   const log = format === 'json' ? io.stderr : io.stdout;
 
   const storage = openSqliteStorage(resolvePath(io, db));
-  const remotes = peers.map((url) => httpPeer({ url, token }));
+  const remotes = peers.map((url) => httpPeer({ url, token, ...peerTls(url) }));
   let governor: HAGovernor | undefined;
   const onAbort = (): void => governor?.cancel();
   try {
@@ -105,7 +107,7 @@ export const runSync: CommandRun = async (args, io) => {
     const { summaries, gaps, window: ranWindow } = outcome;
     let { ok } = outcome;
     // Nothing to sync contacts no peer; a sync must still not report success against a peer
-    // that does not answer (SPEC I11): check that one of them does.
+    // that does not answer: check that one of them does.
     if (ok && summaries.every((summary) => summary.peer === null)) {
       const unreachable = await firstUnanswered(remotes, io.signal);
       if (unreachable !== null) {

@@ -565,6 +565,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     try {
       firstAttempt = runOutcome(await governor.start(signal ? { signal } : {}));
       await governor.whenCaughtUp(signal ? { signal } : {});
+    } catch (error) {
+      // Ctrl-C during the catch-up: both calls reject with an AbortError.
+      if (error instanceof Error && error.name === 'AbortError') {
+        throw new CliError('CLI_ABORTED', 'The demo was interrupted.', { cause: error });
+      }
+      throw error;
     } finally {
       governor.off('scheduled', onScheduled);
       output.detach();
