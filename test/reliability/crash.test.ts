@@ -1,12 +1,14 @@
 /**
  * Crash sweeps (SPEC §6 I5): a governor start-up sync after a downtime (heartbeat, overwrite part,
  * merge margins), crashed at every adapter call in turn, before and after the call commits; then
- * a restart (a new governor on the same store — for SQLite, the file reopened) must finish ok in
- * exactly the state of an uninterrupted run. A representative case on the memory and SQLite
- * adapters (real temp files), and random cases (data, heartbeat, clean or not, page size, restart
+ * a restart (a new governor on the same store — for SQLite, the file reopened; for PostgreSQL, a
+ * new adapter with a pool of its own on the same schema, as a new process opens it) must finish ok
+ * in exactly the state of an uninterrupted run. A representative case on the memory, SQLite (real
+ * temp files) and PostgreSQL (the run's server) adapters, and random cases (data, heartbeat, clean or not, page size, restart
  * time) swept the same way on the memory adapter.
  */
 
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +16,13 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HAGovernor } from '../../src/governor/governor.js';
 import { localPeer } from '../../src/peer/local.js';
+import { openPostgresStorage } from '../../src/postgres/index.js';
 import { openSqliteStorage } from '../../src/sqlite/index.js';
 import { MemoryStorageAdapter } from '../../src/storage/memory.js';
 import type { EventRecord, Point, StorageAdapter } from '../../src/storage/types.js';
 import { type CrashMode, faultyPeer, faultyStorage } from '../../src/testing/faults/index.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
+import { dropSchema, postgresUrl, testPool } from '../postgres/helpers.js';
 import { dump, fcParams, ledgerRecord, readLedger } from './helpers.js';
 
 const LAST_UP_TO_DATE = 5_000;
@@ -115,17 +119,24 @@ interface Store {
 
 interface AdapterCase {
   readonly name: string;
+  /** Time for the whole sweep (one store per crash point). */
+  readonly timeoutMs: number;
   create(): Promise<Store>;
 }
 
 const dirs: string[] = [];
-afterAll(() => {
+const pool = testPool(4);
+const schemas: string[] = [];
+afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  for (const schema of schemas) await dropSchema(pool, schema);
+  await pool.end();
 });
 
 const ADAPTERS: AdapterCase[] = [
   {
     name: 'memory',
+    timeoutMs: 60_000,
     async create() {
       const storage = new MemoryStorageAdapter();
       return { storage, reopen: async () => storage };
@@ -133,6 +144,7 @@ const ADAPTERS: AdapterCase[] = [
   },
   {
     name: 'sqlite',
+    timeoutMs: 60_000,
     async create() {
       const dir = mkdtempSync(join(tmpdir(), 'edge-ha-crash-'));
       dirs.push(dir);
@@ -147,90 +159,114 @@ const ADAPTERS: AdapterCase[] = [
       };
     },
   },
+  {
+    name: 'postgres',
+    timeoutMs: 240_000,
+    async create() {
+      const schema = `crash_${randomUUID().replaceAll('-', '').slice(0, 20)}`;
+      schemas.push(schema);
+      const storage = await openPostgresStorage({ pool, schema });
+      return {
+        storage,
+        async reopen() {
+          await storage.close();
+          return openPostgresStorage({
+            connectionString: postgresUrl(),
+            schema,
+            maxConnections: 2,
+          });
+        },
+      };
+    },
+  },
 ];
 
 describe.each(ADAPTERS)('crash sweep on the $name adapter (SPEC §6 I5)', (adapter) => {
-  it('a crash at any adapter call, before or after commit, then a restart ends in the uninterrupted state', async () => {
-    const remote = new MemoryStorageAdapter(remoteData());
+  it(
+    'a crash at any adapter call, before or after commit, then a restart ends in the uninterrupted state',
+    async () => {
+      const remote = new MemoryStorageAdapter(remoteData());
 
-    // The uninterrupted run, counting adapter calls.
-    const reference = await adapter.create();
-    await seedLocal(reference.storage);
-    const counting = faultyStorage(reference.storage);
-    const result = await governor(counting, remote, STARTUP).start();
-    expect([result.timeSeries?.state, result.events?.state]).toEqual([
-      'finished_ok',
-      'finished_ok',
-    ]);
-    expect(counting.maxBatch).toBeLessThanOrEqual(PAGE_SIZE);
-    const calls = counting.calls;
-    expect(calls).toBeGreaterThan(20);
-    const expected = await dump(reference.storage);
-    // The reference run really synced. The downtime (from one or two heartbeat intervals after
-    // the heartbeat 9500, to 20000) is overwritten: the remote wins; the margins from 8500 and
-    // [20000, 21000) are merged: local points stay; the rest is untouched. Every remote event of
-    // [8500, 21000) arrives, a local copy of one wins.
-    const pressure = expected.points['boiler.pressure'] ?? [];
-    expect(pressure[0]).toEqual({ t: 5_000, v: -1 });
-    expect(pressure.find((p) => p.t === 9_600)?.v).toBe(-2);
-    expect(pressure.find((p) => p.t === 15_000)?.v).toBe(15);
-    expect(pressure.find((p) => p.t === 8_000)).toBeUndefined();
-    expect(pressure.find((p) => p.t === 8_700)?.v).toBe(8.7);
-    expect(expected.points['boiler.temp']?.find((p) => p.t === 15_555)).toBeUndefined();
-    expect(expected.points['line.speed']?.at(-1)).toEqual({ t: 30_000, v: 2 });
-    expect(expected.points['line.speed']?.[0]).toEqual({ t: 1_000, v: 1 });
-    expect(expected.events.find((e) => e.id === 'alarm-3')?.body).toBe('local copy wins');
-    expect(expected.events.map((e) => e.id).sort()).toEqual(
-      ['local-only', ...Array.from({ length: 11 }, (_, i) => `alarm-${i}`)].sort(),
-    );
-    await reference.storage.close();
+      // The uninterrupted run, counting adapter calls.
+      const reference = await adapter.create();
+      await seedLocal(reference.storage);
+      const counting = faultyStorage(reference.storage);
+      const result = await governor(counting, remote, STARTUP).start();
+      expect([result.timeSeries?.state, result.events?.state]).toEqual([
+        'finished_ok',
+        'finished_ok',
+      ]);
+      expect(counting.maxBatch).toBeLessThanOrEqual(PAGE_SIZE);
+      const calls = counting.calls;
+      expect(calls).toBeGreaterThan(20);
+      const expected = await dump(reference.storage);
+      // The reference run really synced. The downtime (from one or two heartbeat intervals after
+      // the heartbeat 9500, to 20000) is overwritten: the remote wins; the margins from 8500 and
+      // [20000, 21000) are merged: local points stay; the rest is untouched. Every remote event of
+      // [8500, 21000) arrives, a local copy of one wins.
+      const pressure = expected.points['boiler.pressure'] ?? [];
+      expect(pressure[0]).toEqual({ t: 5_000, v: -1 });
+      expect(pressure.find((p) => p.t === 9_600)?.v).toBe(-2);
+      expect(pressure.find((p) => p.t === 15_000)?.v).toBe(15);
+      expect(pressure.find((p) => p.t === 8_000)).toBeUndefined();
+      expect(pressure.find((p) => p.t === 8_700)?.v).toBe(8.7);
+      expect(expected.points['boiler.temp']?.find((p) => p.t === 15_555)).toBeUndefined();
+      expect(expected.points['line.speed']?.at(-1)).toEqual({ t: 30_000, v: 2 });
+      expect(expected.points['line.speed']?.[0]).toEqual({ t: 1_000, v: 1 });
+      expect(expected.events.find((e) => e.id === 'alarm-3')?.body).toBe('local copy wins');
+      expect(expected.events.map((e) => e.id).sort()).toEqual(
+        ['local-only', ...Array.from({ length: 11 }, (_, i) => `alarm-${i}`)].sort(),
+      );
+      await reference.storage.close();
 
-    let resumed = 0;
-    const crashedIn = new Set<string>();
-    for (let crashAt = 1; crashAt <= calls; crashAt++) {
-      for (const mode of ['before', 'after'] as CrashMode[]) {
-        const where = `crash at call ${crashAt} (${mode} commit)`;
-        const store = await adapter.create();
-        await seedLocal(store.storage);
-        const crashing = faultyStorage(store.storage, { crashAt, mode });
-        const crashed = await governor(crashing, remote, STARTUP)
-          .start()
-          .catch((error: unknown) => error as Error);
-        expect(crashing.crashed, where).not.toBeNull();
-        crashedIn.add(crashing.crashed?.operation ?? '');
-        if (!(crashed instanceof Error)) {
-          // The crash was absorbed into a failed run: never reported as finished_ok for both.
-          const states = [crashed.timeSeries?.state, crashed.events?.state];
-          expect(states, where).toContain('finished_with_error');
+      let resumed = 0;
+      const crashedIn = new Set<string>();
+      for (let crashAt = 1; crashAt <= calls; crashAt++) {
+        for (const mode of ['before', 'after'] as CrashMode[]) {
+          const where = `crash at call ${crashAt} (${mode} commit)`;
+          const store = await adapter.create();
+          await seedLocal(store.storage);
+          const crashing = faultyStorage(store.storage, { crashAt, mode });
+          const crashed = await governor(crashing, remote, STARTUP)
+            .start()
+            .catch((error: unknown) => error as Error);
+          expect(crashing.crashed, where).not.toBeNull();
+          crashedIn.add(crashing.crashed?.operation ?? '');
+          if (!(crashed instanceof Error)) {
+            // The crash was absorbed into a failed run: never reported as finished_ok for both.
+            const states = [crashed.timeSeries?.state, crashed.events?.state];
+            expect(states, where).toContain('finished_with_error');
+          }
+
+          const restarted = await store.reopen();
+          const again = await governor(restarted, remote, RESTART).start();
+          expect([again.timeSeries?.state, again.events?.state], where).toEqual([
+            'finished_ok',
+            'finished_ok',
+          ]);
+          if (again.timeSeries?.resumed || again.events?.resumed) resumed++;
+          expect(await dump(restarted), where).toEqual(expected);
+          for (const kind of ['timeSeries', 'events']) {
+            const ledger = await readLedger(restarted, `edge-ha:${kind}`);
+            expect(ledger, where).toEqual({ lastUpToDate: RESTART, gaps: [] });
+          }
+          await restarted.close();
         }
-
-        const restarted = await store.reopen();
-        const again = await governor(restarted, remote, RESTART).start();
-        expect([again.timeSeries?.state, again.events?.state], where).toEqual([
-          'finished_ok',
-          'finished_ok',
-        ]);
-        if (again.timeSeries?.resumed || again.events?.resumed) resumed++;
-        expect(await dump(restarted), where).toEqual(expected);
-        for (const kind of ['timeSeries', 'events']) {
-          const ledger = await readLedger(restarted, `edge-ha:${kind}`);
-          expect(ledger, where).toEqual({ lastUpToDate: RESTART, gaps: [] });
-        }
-        await restarted.close();
       }
-    }
-    // The sweep hit every kind of write the sync makes, and restarts did resume checkpoints.
-    for (const op of [
-      'replacePoints',
-      'mergePoints',
-      'insertEventsIfAbsent',
-      'writeSyncState',
-      'readSyncState',
-    ]) {
-      expect(crashedIn).toContain(op);
-    }
-    expect(resumed).toBeGreaterThan(0);
-  }, 60_000);
+      // The sweep hit every kind of write the sync makes, and restarts did resume checkpoints.
+      for (const op of [
+        'replacePoints',
+        'mergePoints',
+        'insertEventsIfAbsent',
+        'writeSyncState',
+        'readSyncState',
+      ]) {
+        expect(crashedIn).toContain(op);
+      }
+      expect(resumed).toBeGreaterThan(0);
+    },
+    adapter.timeoutMs,
+  );
 });
 
 // ---- random cases, swept on the memory adapter ----------------------------------------------
