@@ -13,6 +13,7 @@ import { runBackfillHttpBench } from './backfill-http.js';
 import { runBackfillItemsBench } from './backfill-items.js';
 import { runBackfillMemoryBench } from './backfill-memory.js';
 import { runBackfillPostgresBench } from './backfill-postgres.js';
+import { runEventsHttpBench } from './events-http.js';
 import { type BenchOptions, type BenchResult, type BenchTarget, fmt, printResult } from './lib.js';
 import { runMemoryBoundBench } from './memory-bound.js';
 import { runPolicyIdsBench } from './policy-ids.js';
@@ -25,6 +26,7 @@ const BENCHMARKS: Readonly<Record<string, (options: BenchOptions) => Promise<Ben
   'backfill-memory': runBackfillMemoryBench,
   'backfill-items': runBackfillItemsBench,
   'backfill-postgres': runBackfillPostgresBench,
+  'events-http': runEventsHttpBench,
   'memory-bound': runMemoryBoundBench,
   topology: runTopologyReport,
   'policy-ids': runPolicyIdsBench,

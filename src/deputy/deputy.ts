@@ -1544,7 +1544,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
       );
       if (context.signal.aborted) return;
       const page = validateEventsPage(raw, read, this.#pageSize, after, what);
-      checkDuplicateIds(context.eventIds, page.items, what);
+      const added = recordEventIds(context.eventIds, page.items, what);
       context.served.add(source.label);
       const final = page.next === null;
       const last = page.items[page.items.length - 1];
@@ -1556,15 +1556,19 @@ export class Deputy extends EventEmitter<DeputyEvents> {
         new Map(progress).set(gap.id, next),
       );
       if (page.items.length > 0) {
-        const inserted = await this.#storage.insertEventsIfAbsent(page.items, {
-          syncState: write,
-        });
+        let inserted: number;
+        try {
+          inserted = await this.#storage.insertEventsIfAbsent(page.items, { syncState: write });
+        } catch (error) {
+          // Not applied: the run has not received these ids after all.
+          for (const id of added) context.eventIds.delete(id);
+          throw error;
+        }
         this.#counters.eventsInserted += inserted;
         this.#count('eventsApplied', inserted, { mode: gap.mode });
       } else if (next > through) {
         await this.#storage.writeSyncState(write.key, write.value);
       }
-      for (const event of page.items) context.eventIds.set(event.id, event.t);
       progress.set(gap.id, next);
       through = next;
       if (last !== undefined) after = { t: last.t, id: last.id };
@@ -1585,25 +1589,33 @@ export class Deputy extends EventEmitter<DeputyEvents> {
 }
 
 /**
- * Rejects a page that repeats an event id already received in this run at another time (or
- * twice in the page): one id is one event, so the remote's data or paging is broken.
+ * Records the ids of a page in `seen` (the run's ids), and rejects a page that repeats an event
+ * id already received in this run at another time, or twice in the page: one id is one event,
+ * so the remote's data or paging is broken. The page is strictly ascending by `(t, id)`
+ * (`validateEventsPage`), so an id twice in it has two times and the one map finds both cases
+ * (a page-local map per page cost as much as storing the events in memory).
+ * @returns The ids this page added to `seen`, to take back if the page is not applied.
  */
-function checkDuplicateIds(
-  seen: ReadonlyMap<string, number>,
+function recordEventIds(
+  seen: Map<string, number>,
   events: readonly EventRecord[],
   what: string,
-): void {
-  const inPage = new Map<string, number>();
+): string[] {
+  const added: string[] = [];
   for (const event of events) {
-    const earlier = inPage.get(event.id) ?? seen.get(event.id);
-    if (earlier !== undefined && (earlier !== event.t || inPage.has(event.id))) {
+    const earlier = seen.get(event.id);
+    if (earlier === undefined) {
+      seen.set(event.id, event.t);
+      added.push(event.id);
+    } else if (earlier !== event.t) {
+      for (const id of added) seen.delete(id);
       throw new PeerError(
         'PEER_BAD_REPLY',
         `${what}: the remote sent event id ${JSON.stringify(event.id)} twice (t=${earlier} and t=${event.t}); an id names one event, so this page was not applied.`,
       );
     }
-    inPage.set(event.id, event.t);
   }
+  return added;
 }
 
 function noop(): void {

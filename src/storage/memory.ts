@@ -7,6 +7,8 @@ import {
 } from './cursor.js';
 import type {
   EventRecord,
+  JsonObject,
+  JsonValue,
   Page,
   PageRequest,
   Point,
@@ -26,7 +28,6 @@ import {
   assertSyncKey,
   assertWindow,
   compareCodePoints,
-  copyEvent,
   type EncodedSyncState,
   encodeSyncState,
   encodeSyncWriteOptions,
@@ -66,6 +67,41 @@ function lowerBound<T>(array: readonly T[], compare: (element: T) => number): nu
 
 function compareEvents(a: EventRecord, b: { readonly t: number; readonly id: string }): number {
   return a.t - b.t || compareCodePoints(a.id, b.id);
+}
+
+/**
+ * A deeply frozen copy of a valid JSON value (checked by `assertEvents` first): plain objects
+ * and arrays rebuilt node by node, `-0` read as `0` (as through JSON text). A walk, not a trip
+ * through JSON text: that round trip was the largest cost of storing and serving events.
+ */
+function frozenJson(value: JsonValue): JsonValue {
+  if (typeof value !== 'object' || value === null) {
+    return typeof value === 'number' && value === 0 ? 0 : value;
+  }
+  if (Array.isArray(value)) {
+    const copy: JsonValue[] = new Array(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = frozenJson(value[i] as JsonValue);
+    return Object.freeze(copy) as JsonValue;
+  }
+  const copy: JsonObject = {};
+  for (const key of Object.keys(value)) {
+    const child = frozenJson(value[key] as JsonValue);
+    // `__proto__` is an own key in JSON; assigning it would set the prototype instead.
+    if (key === '__proto__') {
+      Object.defineProperty(copy, key, {
+        value: child,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else copy[key] = child;
+  }
+  return Object.freeze(copy);
+}
+
+/** A frozen copy of a valid event with only `id`, `t` and a deeply frozen `body`. */
+function frozenEvent(event: EventRecord): EventRecord {
+  return Object.freeze({ id: event.id, t: event.t + 0, body: frozenJson(event.body) });
 }
 
 /** Sorts by `t` and keeps the last point of each timestamp (input order decides ties). */
@@ -129,10 +165,14 @@ const MAX_SPLICE = 50_000;
  * The in-memory reference implementation of {@link StorageAdapter}: sorted arrays searched by
  * binary search, so a page read costs O(log n + limit), a replace is one splice between
  * binary-searched bounds and a merge one sorted merge of the stored span it overlaps. Points are
- * stored frozen and shared with readers (no copy per read; writing to one throws), events and
- * sync state are copied on the way in and out: callers can never alter stored data. A sync
- * write validates its data and its `syncState` record first, then applies both without yielding,
- * so either both are stored or neither. Not persistent: the data lives as long as the object.
+ * stored frozen and shared with readers (no copy per read; writing to one throws), and so are
+ * events: each is copied once on the way in into a deeply frozen record (the event and every
+ * object and array of its body), and `readEvents` returns those records themselves, so writing
+ * to a returned event or its body throws a `TypeError` in strict mode (the `items` array of a
+ * page is a fresh, writable array). Sync state is copied on the way in and out. Either way
+ * callers can never alter stored data. A sync write validates its data and its `syncState`
+ * record first, then applies both without yielding, so either both are stored or neither. Not
+ * persistent: the data lives as long as the object.
  *
  * @example
  * ```ts
@@ -235,17 +275,23 @@ export class MemoryStorageAdapter implements StorageAdapter {
   }
 
   #insert(events: readonly EventRecord[]): number {
-    const fresh = new Map<string, EventRecord>();
+    // The events are valid (checked by the caller) and copying one cannot fail, so the ids are
+    // claimed as the batch is read: a later duplicate in the batch finds its id taken.
+    const incoming: EventRecord[] = [];
+    let ascending = true;
     for (const event of events) {
-      if (!this.#eventIds.has(event.id) && !fresh.has(event.id)) {
-        fresh.set(event.id, copyEvent(event));
-      }
+      if (this.#eventIds.has(event.id)) continue;
+      this.#eventIds.add(event.id);
+      const record = frozenEvent(event);
+      const previous = incoming[incoming.length - 1];
+      if (previous !== undefined && compareEvents(previous, record) > 0) ascending = false;
+      incoming.push(record);
     }
-    if (fresh.size === 0) return 0;
-    const incoming = [...fresh.values()].sort(compareEvents);
+    if (incoming.length === 0) return 0;
+    // Pages arrive in `(t, id)` order: sort only when they do not.
+    if (!ascending) incoming.sort(compareEvents);
     this.#events = mergeSorted(this.#events, incoming, compareEvents);
-    for (const id of fresh.keys()) this.#eventIds.add(id);
-    return fresh.size;
+    return incoming.length;
   }
 
   /** Declares items as trended locally, even before they have points. */
@@ -337,7 +383,10 @@ export class MemoryStorageAdapter implements StorageAdapter {
     this.#append(item, points);
   }
 
-  /** Reads one page of events in `window`, ascending by `(t, id)`. */
+  /**
+   * Reads one page of events in `window`, ascending by `(t, id)`. The records are the stored,
+   * deeply frozen ones (writing to one throws a `TypeError` in strict mode).
+   */
   async readEvents(window: TimeWindow, page: PageRequest): Promise<Page<EventRecord>> {
     this.#checkOpen();
     assertWindow(window);
@@ -351,7 +400,8 @@ export class MemoryStorageAdapter implements StorageAdapter {
     const end = lowerBound(events, (e) => e.t - window.to);
     const stop = Math.min(end, start + page.limit);
     const items: EventRecord[] = [];
-    for (let i = start; i < stop; i++) items.push(copyEvent(events[i] as EventRecord));
+    // The stored records are deeply frozen: shared with the reader, not copied.
+    for (let i = start; i < stop; i++) items.push(events[i] as EventRecord);
     const last = items.at(-1);
     return {
       items,
@@ -361,7 +411,8 @@ export class MemoryStorageAdapter implements StorageAdapter {
 
   /**
    * Inserts the events whose id is not stored yet (first of a batch wins), and writes
-   * `options.syncState` with them; returns the count.
+   * `options.syncState` with them; returns the count. Each stored event is a deeply frozen copy
+   * (the caller's objects are neither kept nor frozen).
    */
   async insertEventsIfAbsent(
     events: readonly EventRecord[],

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { isEdgeHaError, StorageError } from '../../src/errors.js';
 import { MemoryStorageAdapter } from '../../src/storage/memory.js';
+import type { EventRecord, JsonValue } from '../../src/storage/types.js';
 
 const ALL = { from: 0, to: 1_000_000 };
 
@@ -125,5 +126,42 @@ describe('MemoryStorageAdapter', () => {
     const [p] = (await storage.readPoints('i', { from: -1, to: 1 }, { limit: 1 })).items;
     expect(Object.is(p?.t, 0)).toBe(true);
     expect(Object.is(p?.v, 0)).toBe(true);
+  });
+
+  test('stored events are deeply frozen copies, shared with readers', async () => {
+    await using storage = new MemoryStorageAdapter();
+    const body = JSON.parse('{"list":[1,{"x":-0}],"__proto__":{"own":true}}') as {
+      list: JsonValue[];
+    };
+    // Out of order, with an id twice in the batch (the first wins).
+    const inserted = await storage.insertEventsIfAbsent([
+      { id: 'b', t: 2, body },
+      { id: 'a', t: 1, body: 'first' },
+      { id: 'a', t: 3, body: 'second' },
+    ]);
+    expect(inserted).toBe(2);
+    body.list.push('mutated');
+    const page = await storage.readEvents(ALL, { limit: 10 });
+    expect(page.items.map((e) => e.id)).toEqual(['a', 'b']);
+    const [a, b] = page.items;
+    expect(a?.body).toBe('first');
+    const stored = b?.body as { list: [number, { x: number }] };
+    expect(stored.list).toHaveLength(2);
+    expect(Object.is(stored.list[1].x, 0)).toBe(true);
+    // `__proto__` stays an own key (as JSON.parse made it), not the prototype.
+    expect(Object.getPrototypeOf(stored)).toBe(Object.prototype);
+    expect(Object.hasOwn(stored, '__proto__')).toBe(true);
+    expect(Object.isFrozen(b)).toBe(true);
+    expect(Object.isFrozen(stored)).toBe(true);
+    expect(Object.isFrozen(stored.list)).toBe(true);
+    expect(Object.isFrozen(stored.list[1])).toBe(true);
+    expect(() => {
+      (stored.list as unknown[]).push(4);
+    }).toThrow(TypeError);
+    // The page array itself is the caller's.
+    (page.items as EventRecord[]).length = 0;
+    const again = await storage.readEvents(ALL, { limit: 10 });
+    expect(again.items[1]).toBe(b);
+    expect(again.items[1]?.body).toEqual({ list: [1, { x: 0 }], ['__proto__']: { own: true } });
   });
 });
