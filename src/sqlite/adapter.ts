@@ -146,23 +146,117 @@ const VT_STRING = 2;
 const VT_BOOLEAN = 3;
 
 /**
- * Writes one valid point with `statement` (`INSERT … (item, t, vt, vn, vs, q)`), passing the
- * columns as arguments (no row array, no copy of the point). `-0` is stored as `0`, as a copy
- * through JSON would.
- * @returns The number of rows the statement changed (0 when an `ON CONFLICT DO NOTHING` skipped it).
+ * Rows per multi-row `INSERT … VALUES (…), (…)` statement, largest first; the last is 1, so
+ * every batch length is covered. A write crosses into SQLite once per chunk, not once per row
+ * (the row-at-a-time boundary was the limit of a back-fill). 128 rows × 6 columns = 768 bound
+ * variables: below SQLite's limit in every build (999 before SQLite 3.32, 32,766 in the one
+ * better-sqlite3 bundles).
  */
-function writePoint(
-  statement: BetterSqlite3.Statement<unknown[], unknown>,
-  item: string,
-  point: Point,
+const CHUNK_ROWS: readonly number[] = [128, 32, 8, 1];
+
+/**
+ * One prepared statement per {@link CHUNK_ROWS} size (same order), each with its own reused
+ * argument array of exactly `rows × columns` values (better-sqlite3 binds an array's elements).
+ */
+interface MultiRowInsert {
+  readonly statements: readonly BetterSqlite3.Statement<unknown[], unknown>[];
+  readonly args: unknown[][];
+}
+
+/**
+ * Prepares `head VALUES (?, …), … tail` once per {@link CHUNK_ROWS} size; `columns` is the number
+ * of `?` per row.
+ */
+function prepareMultiRow(
+  db: BetterSqlite3.Database,
+  head: string,
+  columns: number,
+  tail: string,
+): MultiRowInsert {
+  const row = `(${new Array<string>(columns).fill('?').join(', ')})`;
+  return {
+    statements: CHUNK_ROWS.map((rows) =>
+      db.prepare(`${head} VALUES ${new Array<string>(rows).fill(row).join(', ')}${tail}`),
+    ),
+    args: CHUNK_ROWS.map((rows) => new Array<unknown>(rows * columns).fill(null)),
+  };
+}
+
+/**
+ * Writes `count` records with `insert` in chunks of {@link CHUNK_ROWS}, in order (rows of one
+ * statement are applied in order too, so duplicates inside a batch behave as they did row by
+ * row). `fill(args, offset, index)` puts record `index`'s columns at `args[offset…]`.
+ * @returns The number of rows the statements changed (an `ON CONFLICT DO NOTHING` skips some).
+ */
+function writeChunked(
+  insert: MultiRowInsert,
+  count: number,
+  columns: number,
+  fill: (args: unknown[], offset: number, index: number) => void,
 ): number {
-  const v = point.v;
-  const q = point.q === undefined ? null : point.q + 0;
-  const t = point.t + 0;
-  if (v === null) return statement.run(item, t, VT_NULL, null, null, q).changes;
-  if (typeof v === 'number') return statement.run(item, t, VT_NUMBER, v + 0, null, q).changes;
-  if (typeof v === 'string') return statement.run(item, t, VT_STRING, null, v, q).changes;
-  return statement.run(item, t, VT_BOOLEAN, v ? 1 : 0, null, q).changes;
+  let changed = 0;
+  let next = 0;
+  for (let s = 0; s < CHUNK_ROWS.length; s++) {
+    const rows = CHUNK_ROWS[s] as number;
+    const statement = insert.statements[s] as BetterSqlite3.Statement<unknown[], unknown>;
+    const args = insert.args[s] as unknown[];
+    while (count - next >= rows) {
+      for (let r = 0; r < rows; r++) fill(args, r * columns, next + r);
+      changed += statement.run(args).changes;
+      next += rows;
+    }
+  }
+  return changed;
+}
+
+/** Columns of a point row: `item, t, vt, vn, vs, q`. */
+const POINT_COLUMNS = 6;
+/** Columns of an event row: `t, id, body`. */
+const EVENT_COLUMNS = 3;
+
+/**
+ * Writes valid points of `item` with `insert` (`INSERT … (item, t, vt, vn, vs, q)`), in chunks.
+ * `-0` is stored as `0`, as a copy through JSON would.
+ * @returns The number of rows changed (an `ON CONFLICT DO NOTHING` skips points).
+ */
+function writePoints(insert: MultiRowInsert, item: string, points: readonly Point[]): number {
+  // writeChunked with the row filled inline: this loop runs once per point of every page.
+  let changed = 0;
+  let next = 0;
+  for (let s = 0; s < CHUNK_ROWS.length; s++) {
+    const rows = CHUNK_ROWS[s] as number;
+    const statement = insert.statements[s] as BetterSqlite3.Statement<unknown[], unknown>;
+    const args = insert.args[s] as unknown[];
+    while (points.length - next >= rows) {
+      for (let r = 0, o = 0; r < rows; r++, o += POINT_COLUMNS) {
+        const point = points[next + r] as Point;
+        const v = point.v;
+        args[o] = item;
+        args[o + 1] = point.t + 0;
+        args[o + 5] = point.q === undefined ? null : point.q + 0;
+        if (typeof v === 'number') {
+          args[o + 2] = VT_NUMBER;
+          args[o + 3] = v + 0;
+          args[o + 4] = null;
+        } else if (v === null) {
+          args[o + 2] = VT_NULL;
+          args[o + 3] = null;
+          args[o + 4] = null;
+        } else if (typeof v === 'string') {
+          args[o + 2] = VT_STRING;
+          args[o + 3] = null;
+          args[o + 4] = v;
+        } else {
+          args[o + 2] = VT_BOOLEAN;
+          args[o + 3] = v ? 1 : 0;
+          args[o + 4] = null;
+        }
+      }
+      changed += statement.run(args).changes;
+      next += rows;
+    }
+  }
+  return changed;
 }
 
 function fromRow(row: PointRow): Point {
@@ -220,12 +314,12 @@ export class SqliteStorageAdapter implements StorageAdapter {
     listItems: BetterSqlite3.Statement<unknown[], string>;
     readPoints: BetterSqlite3.Statement<unknown[], PointRow>;
     deletePoints: BetterSqlite3.Statement<unknown[], unknown>;
-    insertPoint: BetterSqlite3.Statement<unknown[], unknown>;
-    mergePoint: BetterSqlite3.Statement<unknown[], unknown>;
-    upsertPoint: BetterSqlite3.Statement<unknown[], unknown>;
+    insertPoints: MultiRowInsert;
+    mergePoints: MultiRowInsert;
+    upsertPoints: MultiRowInsert;
     readEvents: BetterSqlite3.Statement<unknown[], EventRow>;
     readEventsAfter: BetterSqlite3.Statement<unknown[], EventRow>;
-    insertEvent: BetterSqlite3.Statement<unknown[], unknown>;
+    insertEvents: MultiRowInsert;
     readSync: BetterSqlite3.Statement<unknown[], string>;
     writeSync: BetterSqlite3.Statement<unknown[], unknown>;
   };
@@ -288,19 +382,31 @@ export class SqliteStorageAdapter implements StorageAdapter {
       listItems: db.prepare<unknown[], string>('SELECT item FROM items ORDER BY item').pluck(),
       readPoints: db.prepare<unknown[], PointRow>(READ_POINTS_SQL).raw(),
       deletePoints: db.prepare('DELETE FROM points WHERE item = ? AND t >= ? AND t < ?'),
-      insertPoint: db.prepare(
-        'INSERT INTO points (item, t, vt, vn, vs, q) VALUES (?, ?, ?, ?, ?, ?)',
+      insertPoints: prepareMultiRow(
+        db,
+        'INSERT INTO points (item, t, vt, vn, vs, q)',
+        POINT_COLUMNS,
+        '',
       ),
-      mergePoint: db.prepare(
-        'INSERT INTO points (item, t, vt, vn, vs, q) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (item, t) DO NOTHING',
+      mergePoints: prepareMultiRow(
+        db,
+        'INSERT INTO points (item, t, vt, vn, vs, q)',
+        POINT_COLUMNS,
+        ' ON CONFLICT (item, t) DO NOTHING',
       ),
-      upsertPoint: db.prepare(
-        'INSERT OR REPLACE INTO points (item, t, vt, vn, vs, q) VALUES (?, ?, ?, ?, ?, ?)',
+      upsertPoints: prepareMultiRow(
+        db,
+        'INSERT OR REPLACE INTO points (item, t, vt, vn, vs, q)',
+        POINT_COLUMNS,
+        '',
       ),
       readEvents: db.prepare<unknown[], EventRow>(READ_EVENTS_SQL).raw(),
       readEventsAfter: db.prepare<unknown[], EventRow>(READ_EVENTS_AFTER_SQL).raw(),
-      insertEvent: db.prepare(
-        'INSERT INTO events (t, id, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      insertEvents: prepareMultiRow(
+        db,
+        'INSERT INTO events (t, id, body)',
+        EVENT_COLUMNS,
+        ' ON CONFLICT DO NOTHING',
       ),
       readSync: db.prepare<unknown[], string>('SELECT state FROM sync_state WHERE key = ?').pluck(),
       writeSync: db.prepare('INSERT OR REPLACE INTO sync_state (key, state) VALUES (?, ?)'),
@@ -321,37 +427,35 @@ export class SqliteStorageAdapter implements StorageAdapter {
       ) => {
         registerItem.run(item);
         stmt.deletePoints.run(item, window.from, window.to);
-        const insert = stmt.insertPoint;
-        for (let i = 0; i < points.length; i++) writePoint(insert, item, points[i] as Point);
+        writePoints(stmt.insertPoints, item, points);
         writeSync(record);
       },
     );
     this.#merge = db.transaction(
       (item: string, points: readonly Point[], record: EncodedSyncState | undefined) => {
         registerItem.run(item);
-        const merge = stmt.mergePoint;
-        let written = 0;
-        for (let i = 0; i < points.length; i++)
-          written += writePoint(merge, item, points[i] as Point);
+        const written = writePoints(stmt.mergePoints, item, points);
         writeSync(record);
         return written;
       },
     );
     this.#append = db.transaction((item: string, points: readonly Point[]) => {
       registerItem.run(item);
-      const upsert = stmt.upsertPoint;
-      for (let i = 0; i < points.length; i++) writePoint(upsert, item, points[i] as Point);
+      writePoints(stmt.upsertPoints, item, points);
     });
     this.#insert = db.transaction(
       (events: readonly EventRecord[], record: EncodedSyncState | undefined) => {
-        let inserted = 0;
-        for (const event of events) {
-          inserted += stmt.insertEvent.run(
-            event.t + 0,
-            event.id,
-            JSON.stringify(event.body),
-          ).changes;
-        }
+        const inserted = writeChunked(
+          stmt.insertEvents,
+          events.length,
+          EVENT_COLUMNS,
+          (args, o, i) => {
+            const event = events[i] as EventRecord;
+            args[o] = event.t + 0;
+            args[o + 1] = event.id;
+            args[o + 2] = JSON.stringify(event.body);
+          },
+        );
         writeSync(record);
         return inserted;
       },
