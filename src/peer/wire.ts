@@ -29,6 +29,7 @@ import {
   MAX_EVENT_ID_LENGTH,
   MAX_ITEM_ID_LENGTH,
   MAX_QUALITY,
+  MAX_CURSOR_LENGTH as STORAGE_MAX_CURSOR_LENGTH,
 } from '../storage/validate.js';
 import { MAX_HELLO_GAPS } from './gaps.js';
 
@@ -59,8 +60,8 @@ export const ROUTES: {
 /** The routes that need the write permission. */
 export const WRITE_ROUTES: ReadonlySet<string> = new Set([ROUTES.writePoints, ROUTES.writeEvents]);
 
-/** Longest cursor accepted on the wire (cursors are opaque, but small). */
-export const MAX_CURSOR_LENGTH = 4096;
+/** Longest cursor accepted on the wire: the storage contract's cap (cursors are opaque, but small). */
+export const MAX_CURSOR_LENGTH: number = STORAGE_MAX_CURSOR_LENGTH;
 
 /** The codes a peer handler puts in `{ error: { code } }`. */
 export type WireErrorCode =

@@ -737,8 +737,8 @@ export class SqliteStorageAdapter implements StorageAdapter {
  * @throws {StorageError} `STORAGE_DEPENDENCY_MISSING` when `better-sqlite3` is not installed or
  *   not built; `STORAGE_CORRUPT` when the integrity check finds the file damaged (the message
  *   names the file and the first problems); `STORAGE_SCHEMA` when the file was written by a
- *   newer edge-ha; `STORAGE_BACKEND` when the file cannot be opened (not a database,
- *   permissions, …) or an option is invalid.
+ *   newer edge-ha; `STORAGE_INVALID_OPTIONS` when the file name or an option is invalid;
+ *   `STORAGE_BACKEND` when the file cannot be opened (not a database, permissions, …).
  *
  * @example
  * ```ts
@@ -758,35 +758,35 @@ export function openSqliteStorage(
 ): SqliteStorageAdapter {
   if (typeof filename !== 'string' || filename.length === 0) {
     throw new StorageError(
-      'STORAGE_BACKEND',
+      'STORAGE_INVALID_OPTIONS',
       `openSqliteStorage needs a file path (or ':memory:'), got ${JSON.stringify(filename)}.`,
     );
   }
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new StorageError(
-      'STORAGE_BACKEND',
+      'STORAGE_INVALID_OPTIONS',
       `busyTimeoutMs must be a non-negative integer (ms), got ${String(busyTimeoutMs)}.`,
     );
   }
   const synchronous = options.synchronous ?? 'NORMAL';
   if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
     throw new StorageError(
-      'STORAGE_BACKEND',
+      'STORAGE_INVALID_OPTIONS',
       `synchronous must be 'NORMAL' or 'FULL', got ${JSON.stringify(synchronous)}.`,
     );
   }
   const integrityCheck = options.integrityCheck ?? 'quick';
   if (integrityCheck !== 'quick' && integrityCheck !== 'full' && integrityCheck !== 'off') {
     throw new StorageError(
-      'STORAGE_BACKEND',
+      'STORAGE_INVALID_OPTIONS',
       `integrityCheck must be 'quick', 'full' or 'off', got ${JSON.stringify(integrityCheck)}.`,
     );
   }
   const readChunkRows = options.readChunkRows ?? DEFAULT_READ_CHUNK_ROWS;
   if (!Number.isInteger(readChunkRows) || readChunkRows < 0 || readChunkRows > 100_000) {
     throw new StorageError(
-      'STORAGE_BACKEND',
+      'STORAGE_INVALID_OPTIONS',
       `readChunkRows must be an integer from 0 to 100000 (0: no chunked reads), got ${String(readChunkRows)}.`,
     );
   }

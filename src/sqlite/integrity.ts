@@ -65,7 +65,7 @@ export function checkMaxProblems(value: number | undefined): number {
   const max = value ?? DEFAULT_MAX_PROBLEMS;
   if (!Number.isInteger(max) || max < 1 || max > MAX_PROBLEMS_LIMIT) {
     throw new StorageError(
-      'STORAGE_BACKEND',
+      'STORAGE_INVALID_OPTIONS',
       `maxProblems must be an integer from 1 to ${MAX_PROBLEMS_LIMIT}, got ${String(value)}.`,
     );
   }

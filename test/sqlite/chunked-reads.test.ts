@@ -161,7 +161,7 @@ describe('readChunkRows', () => {
     expect((await again.readPoints('i', ALL, { limit: 400 })).items).toEqual(series(400, 1));
   });
 
-  test('an invalid readChunkRows is STORAGE_BACKEND', () => {
+  test('an invalid readChunkRows is STORAGE_INVALID_OPTIONS', () => {
     for (const value of [-1, 1.5, 100_001, Number.NaN]) {
       let code: string | undefined;
       try {
@@ -169,7 +169,7 @@ describe('readChunkRows', () => {
       } catch (error) {
         code = (error as { code?: string }).code;
       }
-      expect(code, String(value)).toBe('STORAGE_BACKEND');
+      expect(code, String(value)).toBe('STORAGE_INVALID_OPTIONS');
     }
   });
 

@@ -143,9 +143,9 @@ describe('the integrity check at open', () => {
     expect((error as Error).message).toMatch(/integrity_check found .*events_by_id/);
   });
 
-  test('an invalid integrityCheck is STORAGE_BACKEND', () => {
+  test('an invalid integrityCheck is STORAGE_INVALID_OPTIONS', () => {
     const error = openError(file, { integrityCheck: 'fast' as unknown as 'quick' });
-    expect(isEdgeHaError(error, 'STORAGE_BACKEND')).toBe(true);
+    expect(isEdgeHaError(error, 'STORAGE_INVALID_OPTIONS')).toBe(true);
   });
 });
 
@@ -166,7 +166,7 @@ describe('checkSqliteIntegrity', () => {
     expect(checkSqliteIntegrity(file, { check: 'full' }).ok).toBe(false);
   });
 
-  test('a missing file or a file that is not a database is STORAGE_BACKEND; bad options too', () => {
+  test('a missing file or a file that is not a database is STORAGE_BACKEND; bad options are STORAGE_INVALID_OPTIONS', () => {
     const codeOf = (fn: () => unknown): string | undefined => {
       try {
         fn();
@@ -182,7 +182,9 @@ describe('checkSqliteIntegrity', () => {
     closeSync(fd);
     expect(codeOf(() => checkSqliteIntegrity(text))).toBe('STORAGE_BACKEND');
     expect(codeOf(() => checkSqliteIntegrity(':memory:'))).toBe('STORAGE_BACKEND');
-    expect(codeOf(() => checkSqliteIntegrity(file, { maxProblems: 0 }))).toBe('STORAGE_BACKEND');
+    expect(codeOf(() => checkSqliteIntegrity(file, { maxProblems: 0 }))).toBe(
+      'STORAGE_INVALID_OPTIONS',
+    );
   });
 });
 

@@ -319,14 +319,14 @@ describe('openSqliteStorage', () => {
     expect(await a.listItems()).toEqual(['i']);
   });
 
-  test('invalid options fail with a coded error', async () => {
-    expect(await codeOf(() => openSqliteStorage(''))).toBe('STORAGE_BACKEND');
+  test('an empty file name or an invalid option is STORAGE_INVALID_OPTIONS', async () => {
+    expect(await codeOf(() => openSqliteStorage(''))).toBe('STORAGE_INVALID_OPTIONS');
     expect(await codeOf(() => openSqliteStorage(file, { busyTimeoutMs: -1 }))).toBe(
-      'STORAGE_BACKEND',
+      'STORAGE_INVALID_OPTIONS',
     );
     expect(
       await codeOf(() => openSqliteStorage(file, { synchronous: 'OFF' as unknown as 'FULL' })),
-    ).toBe('STORAGE_BACKEND');
+    ).toBe('STORAGE_INVALID_OPTIONS');
   });
 
   test("':memory:' opens a private, non-persistent store", async () => {
