@@ -40,7 +40,7 @@ import {
   runIntegrityCheck,
   type SqliteIntegrityCheck,
 } from './integrity.js';
-import { isMissingBinding, loadBetterSqlite3 } from './load.js';
+import { openDatabase } from './load.js';
 import { migrate } from './schema.js';
 
 /** Options of {@link openSqliteStorage}. */
@@ -790,24 +790,7 @@ export function openSqliteStorage(
       `readChunkRows must be an integer from 0 to 100000 (0: no chunked reads), got ${String(readChunkRows)}.`,
     );
   }
-  const Database = loadBetterSqlite3();
-  let db: BetterSqlite3.Database;
-  try {
-    db = new Database(filename, { timeout: busyTimeoutMs });
-  } catch (error) {
-    if (isMissingBinding(error)) {
-      throw new StorageError(
-        'STORAGE_DEPENDENCY_MISSING',
-        `"better-sqlite3" is installed but its native binding is missing; run \`npm rebuild better-sqlite3\`.`,
-        { cause: error },
-      );
-    }
-    throw new StorageError(
-      'STORAGE_BACKEND',
-      `SQLite cannot open ${filename}: ${(error as Error)?.message ?? String(error)}`,
-      { cause: error },
-    );
-  }
+  const db = openDatabase(filename, { timeout: busyTimeoutMs }, 'open');
   let reader: BetterSqlite3.Database | undefined;
   try {
     if (integrityCheck !== 'off' && !db.memory) {
@@ -822,11 +805,11 @@ export function openSqliteStorage(
     migrate(db, filename);
     if (readChunkRows > 0 && !db.memory) {
       // WAL: this reader sees every commit of the main connection, and reads while it writes.
-      reader = new Database(filename, {
-        readonly: true,
-        fileMustExist: true,
-        timeout: busyTimeoutMs,
-      });
+      reader = openDatabase(
+        filename,
+        { readonly: true, fileMustExist: true, timeout: busyTimeoutMs },
+        'open',
+      );
     }
     return new SqliteStorageAdapter(
       db,

@@ -6,7 +6,7 @@
 
 import type BetterSqlite3 from 'better-sqlite3';
 import { isEdgeHaError, StorageError } from '../errors.js';
-import { isMissingBinding, loadBetterSqlite3 } from './load.js';
+import { openDatabase } from './load.js';
 
 /** Which check {@link checkSqliteIntegrity} and `openSqliteStorage` run. */
 export type SqliteIntegrityCheck = 'quick' | 'full';
@@ -179,11 +179,13 @@ export function checkSqliteIntegrity(
       `busyTimeoutMs must be a non-negative integer (ms), got ${String(busyTimeoutMs)}.`,
     );
   }
-  const Database = loadBetterSqlite3();
   const started = performance.now();
-  let db: BetterSqlite3.Database | undefined;
+  const db = openDatabase(
+    filename,
+    { readonly: true, fileMustExist: true, timeout: busyTimeoutMs },
+    'check',
+  );
   try {
-    db = new Database(filename, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
     const problems = runIntegrityCheck(db, check, maxProblems);
     return {
       filename,
@@ -194,19 +196,12 @@ export function checkSqliteIntegrity(
     };
   } catch (error) {
     if (isEdgeHaError(error)) throw error;
-    if (isMissingBinding(error)) {
-      throw new StorageError(
-        'STORAGE_DEPENDENCY_MISSING',
-        `"better-sqlite3" is installed but its native binding is missing; run \`npm rebuild better-sqlite3\`.`,
-        { cause: error },
-      );
-    }
     throw new StorageError(
       'STORAGE_BACKEND',
       `SQLite cannot check ${filename}: ${(error as Error)?.message ?? String(error)}`,
       { cause: error },
     );
   } finally {
-    db?.close();
+    db.close();
   }
 }

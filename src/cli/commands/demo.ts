@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isEdgeHaError, StorageError } from '../../errors.js';
-import { isMissingBinding, loadBetterSqlite3 } from '../../sqlite/load.js';
+import { openSqliteStorage } from '../../sqlite/adapter.js';
 import { integerOption, stringOption } from '../args.js';
 import type { CommandRun } from '../command.js';
 import { runDemo } from '../demo/run.js';
@@ -12,32 +12,18 @@ import { CliError, EXIT } from '../errors.js';
 import { println } from '../io.js';
 
 /**
- * Checks before the first step that `better-sqlite3` (an optional peer dependency: the demo keeps
- * its operators in SQLite files) loads, so a project that installed edge-ha alone gets one clear
- * `STORAGE_DEPENDENCY_MISSING` up front instead of a failure in the middle of the demo.
+ * Checks before the first step that the SQLite adapter opens (`better-sqlite3` is an optional peer
+ * dependency: the demo keeps its operators in SQLite files), so a project that installed edge-ha
+ * alone gets the adapter's `STORAGE_DEPENDENCY_MISSING` up front, not in the middle of the demo.
  */
-function requireSqlite(): void {
-  const advice =
-    'With npm 11, approve its native build too: `npm install-scripts approve better-sqlite3`, ' +
-    'then `npm rebuild better-sqlite3`.';
-  let Database: ReturnType<typeof loadBetterSqlite3>;
+async function requireSqlite(): Promise<void> {
   try {
-    Database = loadBetterSqlite3();
+    await openSqliteStorage(':memory:').close();
   } catch (error) {
     if (!isEdgeHaError(error, 'STORAGE_DEPENDENCY_MISSING')) throw error;
     throw new StorageError(
       'STORAGE_DEPENDENCY_MISSING',
-      `The demo keeps its two operators in SQLite files. ${error.message} ${advice}`,
-      { cause: error },
-    );
-  }
-  try {
-    new Database(':memory:').close();
-  } catch (error) {
-    if (!isMissingBinding(error)) throw error;
-    throw new StorageError(
-      'STORAGE_DEPENDENCY_MISSING',
-      `The demo keeps its two operators in SQLite files, but the native binding of "better-sqlite3" is not built (npm 11 skips install scripts it was not told to run). ${advice}`,
+      `The demo keeps its two operators in SQLite files. ${error.message}`,
       { cause: error },
     );
   }
@@ -49,7 +35,7 @@ export const runDemoCommand: CommandRun = async (args, io) => {
     min: 100,
     max: 600_000,
   });
-  requireSqlite();
+  await requireSqlite();
   const keep = args.values.keep === true;
   const directory = keep ? await mkdtemp(join(tmpdir(), 'edge-ha-demo-')) : undefined;
   println(io.stdout, 'edge-ha demo: two operators on loopback, one goes down and catches up.');
