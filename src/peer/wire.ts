@@ -84,13 +84,18 @@ const windowSchema = z
   .check(z.refine((w) => w.from <= w.to, { message: 'window.from must be <= window.to' }));
 
 const wellFormed = (value: string): boolean => isWellFormedString(value);
-const itemId = z
-  .string()
-  .check(
-    z.minLength(1),
-    z.maxLength(MAX_ITEM_ID_LENGTH),
-    z.refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' }),
-  );
+/** A non-empty id of at most `max` characters without a lone UTF-16 surrogate. */
+function idSchema(max: number): z.ZodMiniString {
+  return z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(max),
+      z.refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' }),
+    );
+}
+const itemId = idSchema(MAX_ITEM_ID_LENGTH);
+const eventId = idSchema(MAX_EVENT_ID_LENGTH);
 const cursor = z.string().check(z.minLength(1), z.maxLength(MAX_CURSOR_LENGTH));
 
 /** Body of `POST /points`. */
@@ -137,13 +142,7 @@ const pointSchema: z.ZodMiniType<WirePoint> = z.strictObject({
 });
 
 const eventSchema: z.ZodMiniType<WireEvent> = z.strictObject({
-  id: z
-    .string()
-    .check(
-      z.minLength(1),
-      z.maxLength(MAX_EVENT_ID_LENGTH),
-      z.refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' }),
-    ),
+  id: eventId,
   t: timestamp,
   body: z.custom<JsonValue>((value) => isJsonValue(value), {
     message: 'must be a JSON value (finite numbers, bounded nesting)',
@@ -183,13 +182,7 @@ export function assertWritableEvents(events: unknown): asserts events is readonl
 
 /** An event as a write accepts it: the read rules plus well-formed strings inside the body. */
 const writableEventSchema: z.ZodMiniType<WireEvent> = z.strictObject({
-  id: z
-    .string()
-    .check(
-      z.minLength(1),
-      z.maxLength(MAX_EVENT_ID_LENGTH),
-      z.refine(wellFormed, { message: 'must not contain a lone UTF-16 surrogate' }),
-    ),
+  id: eventId,
   t: timestamp,
   body: z.custom<JsonValue>((value) => isJsonValue(value) && isWellFormedJson(value), {
     message:
