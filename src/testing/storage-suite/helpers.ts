@@ -21,6 +21,7 @@ import type {
   TimeWindow,
 } from '../../storage/types.js';
 import { MAX_CURSOR_LENGTH } from '../../storage/validate.js';
+import { FAULTY_STORAGE_OPERATIONS, type FaultyStorageOperation } from '../faults/storage.js';
 
 /** What a case gets: a fresh adapter and a way to reopen the same store. */
 export interface CaseHarness {
@@ -121,31 +122,11 @@ export function showError(error: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // The observed adapter: unexpected rejections name the call
 
-/** The adapter methods the suite calls. */
-export type AdapterMethod =
-  | 'registerItems'
-  | 'listItems'
-  | 'readPoints'
-  | 'replacePoints'
-  | 'mergePoints'
-  | 'appendPoints'
-  | 'readEvents'
-  | 'insertEventsIfAbsent'
-  | 'readSyncState'
-  | 'writeSyncState'
-  | 'close';
+/** The adapter methods the suite calls: every storage operation, and `close`. */
+export type AdapterMethod = FaultyStorageOperation | 'close';
 
 const METHODS: ReadonlySet<PropertyKey> = new Set<PropertyKey>([
-  'registerItems',
-  'listItems',
-  'readPoints',
-  'replacePoints',
-  'mergePoints',
-  'appendPoints',
-  'readEvents',
-  'insertEventsIfAbsent',
-  'readSyncState',
-  'writeSyncState',
+  ...FAULTY_STORAGE_OPERATIONS,
   'close',
   Symbol.asyncDispose,
 ]);
