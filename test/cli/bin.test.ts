@@ -5,12 +5,14 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PeerServer, startPeerServer } from '../../src/cli/server.js';
 import { openSqliteStorage } from '../../src/sqlite/adapter.js';
 import type { Point, StorageAdapter } from '../../src/storage/types.js';
 import { spawnCli, startCli, tempDir } from './helpers.js';
 
+const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const TOKEN = 'bin-test-token';
 const ENV = { EDGE_HA_TOKEN: TOKEN };
 const ITEM = 'plant/boiler/temperature';
@@ -163,6 +165,47 @@ describe('edge-ha serve, stopped with Ctrl-C and started again (the real bin)', 
     expect(run.stdout).toContain('[series] finished_ok (5)');
     expect(run.stdout).not.toContain('not caught up');
     const points = await pointsOf(file, 'line/x');
+    expect(points.find((p) => p.t === live)?.v).toBe('a-live');
+    expect(points.find((p) => p.t === down)?.v).toBe('b-down');
+  });
+
+  it('with its clock 30 s ahead of the peer’s: loses none of what the peer recorded while it was down, changes none of its own points', async () => {
+    const SKEW = 30_000;
+    const file = join(tmp.dir, 'serve-skewed.sqlite');
+    const setup = openSqliteStorage(file);
+    await setup.registerItems(['line/skew']);
+    await setup.close();
+    const argv = ['serve', '--db', file, '--port', '0', '--peer', server.url];
+    const options = {
+      env: { ...ENV, EDGE_HA_TEST_CLOCK_OFFSET_MS: String(SKEW) },
+      nodeArgs: ['--import', pathToFileURL(join(ROOT_DIR, 'test/support/clock-offset.mjs')).href],
+    };
+    const tuning = ['--heartbeat-ms', '200', '--overlap-ms', '500'];
+
+    const first = startCli([...argv, ...tuning], options);
+    await first.waitFor(/running; heartbeats/);
+    // A stamps with its own (skewed) clock; the peer holds another value at that timestamp.
+    const live = Date.now() + SKEW - 5;
+    const a = openSqliteStorage(file);
+    await a.appendPoints('line/skew', [{ t: live, v: 'a-live' }]);
+    await a.close();
+    await remote.appendPoints('line/skew', [{ t: live, v: 'b-other' }]);
+    expect((await first.interrupt()).code).toBe(0);
+
+    // A is down; the peer records by its own clock: 30 s before A's stop as A's clock tells it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const down = Date.now();
+    await remote.appendPoints('line/skew', [{ t: down, v: 'b-down' }]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const second = startCli([...argv, ...tuning], options);
+    await second.waitFor(/running; heartbeats/);
+    const run = await second.interrupt();
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('[series] finished_ok (5)');
+    // The skew was measured at hello (above overlapMs: a warning) and widened the margins.
+    expect(run.stdout).toMatch(/warning SYNC_CLOCK_SKEW/);
+    const points = await pointsOf(file, 'line/skew');
     expect(points.find((p) => p.t === live)?.v).toBe('a-live');
     expect(points.find((p) => p.t === down)?.v).toBe('b-down');
   });

@@ -65,9 +65,15 @@ export interface CliProcess {
 /** Starts the real `edge-ha` bin in a child process; killed after `timeoutMs`. */
 export function startCli(
   argv: readonly string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    /** Extra Node options before the script, e.g. `['--import', preload]`. */
+    nodeArgs?: readonly string[];
+  } = {},
 ): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...argv], {
+  const node = [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', ...argv];
+  const child = spawn(process.execPath, node, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
