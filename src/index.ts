@@ -191,6 +191,7 @@ export { MemoryStorageAdapter } from './storage/memory.js';
 export type {
   EventRecord,
   JsonObject,
+  JsonPage,
   JsonValue,
   Page,
   PageRequest,

@@ -15,7 +15,7 @@ import {
   snapshotFamilies,
 } from '../ops/metrics.js';
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from '../ops/prometheus.js';
-import type { EventRecord, Page, Point, StorageAdapter, TimeWindow } from '../storage/types.js';
+import type { JsonPage, Page, Point, StorageAdapter, TimeWindow } from '../storage/types.js';
 import { MAX_PAGE_LIMIT } from '../storage/validate.js';
 import { helloGaps } from './gaps.js';
 import { PEER_PROTOCOL_VERSION } from './types.js';
@@ -486,17 +486,17 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
    * Serves one page as JSON within `maxReplyBytes`: when the records do not fit, the same page
    * is read again with fewer records (the adapter then hands out the exact cursor after them).
    */
-  async function servePage<T>(
-    read: (limit: number) => Promise<Page<T>>,
-    first: Page<T>,
+  async function servePage(
+    read: (limit: number) => Promise<JsonPage>,
+    first: JsonPage,
   ): Promise<Response> {
     let page = first;
     for (;;) {
-      const text = JSON.stringify({ items: page.items, next: page.next });
+      const text = `{"items":${page.json},"next":${page.next === null ? 'null' : JSON.stringify(page.next)}}`;
       // A UTF-16 unit is at most 3 UTF-8 bytes: skip counting when it cannot be too large.
       const bytes = text.length * 3 <= maxReplyBytes ? 0 : Buffer.byteLength(text, 'utf8');
       if (bytes <= maxReplyBytes) return jsonText(200, text);
-      const count = page.items.length;
+      const count = page.count;
       if (count <= 1) {
         throw new Reply(
           500,
@@ -511,6 +511,15 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
       const fit = Math.floor((count * maxReplyBytes) / bytes);
       page = await fromStorage(read(Math.max(1, Math.min(count - 1, fit))));
     }
+  }
+
+  /** A page as {@link JsonPage}: the adapter's own JSON read when it has one, else encoded here. */
+  function asJson<T>(page: Promise<Page<T>>): Promise<JsonPage> {
+    return page.then((p) => ({
+      json: JSON.stringify(p.items),
+      count: p.items.length,
+      next: p.next,
+    }));
   }
   const tokenHash = sha256(token);
   // Without a write token, compare against a random secret nobody knows: same work, never a match.
@@ -642,10 +651,12 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
       const parsed = pointsRequestSchema.safeParse(body);
       if (!parsed.success) throw invalid(parsed.error);
       const { item, window, limit, cursor } = parsed.data;
-      const read = (max: number): Promise<Page<Point>> =>
-        storage.readPoints(item, window, { limit: max, cursor });
+      const read = (max: number): Promise<JsonPage> =>
+        storage.readPointsJson === undefined
+          ? asJson(storage.readPoints(item, window, { limit: max, cursor }))
+          : storage.readPointsJson(item, window, { limit: max, cursor });
       const page = await fromStorage(read(Math.min(limit, maxPageLimit)));
-      if (page.items.length === 0 && page.next === null && cursor === undefined) {
+      if (page.count === 0 && page.next === null && cursor === undefined) {
         // An empty first page: tell "unknown item" from "no points in this window".
         const items = await fromStorage(storage.listItems());
         if (!items.includes(item)) {
@@ -661,8 +672,10 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
     const parsed = eventsRequestSchema.safeParse(body);
     if (!parsed.success) throw invalid(parsed.error);
     const { window, limit, cursor } = parsed.data;
-    const read = (max: number): Promise<Page<EventRecord>> =>
-      storage.readEvents(window, { limit: max, cursor });
+    const read = (max: number): Promise<JsonPage> =>
+      storage.readEventsJson === undefined
+        ? asJson(storage.readEvents(window, { limit: max, cursor }))
+        : storage.readEventsJson(window, { limit: max, cursor });
     return servePage(read, await fromStorage(read(Math.min(limit, maxPageLimit))));
   }
 

@@ -8,6 +8,7 @@ import {
 } from '../storage/cursor.js';
 import type {
   EventRecord,
+  JsonPage,
   JsonValue,
   Page,
   PageRequest,
@@ -101,6 +102,29 @@ interface PageStatements {
   readonly readPoints: BetterSqlite3.Statement<unknown[], PointRow>;
   readonly readEvents: BetterSqlite3.Statement<unknown[], EventRow>;
   readonly readEventsAfter: BetterSqlite3.Statement<unknown[], EventRow>;
+  readonly readPointsJson: BetterSqlite3.Statement<unknown[], PointsJsonRow>;
+  readonly pointAfter: BetterSqlite3.Statement<unknown[], unknown>;
+  readonly readEventsJson: BetterSqlite3.Statement<unknown[], EventsJsonRow>;
+  readonly readEventsAfterJson: BetterSqlite3.Statement<unknown[], EventsJsonRow>;
+  readonly eventKeyAt: BetterSqlite3.Statement<unknown[], EventKeyRow>;
+  readonly eventKeyAfterAt: BetterSqlite3.Statement<unknown[], EventKeyRow>;
+  readonly eventAfter: BetterSqlite3.Statement<unknown[], unknown>;
+}
+
+/** Prepares the {@link PageStatements} on `db`. */
+function preparePageStatements(db: BetterSqlite3.Database): PageStatements {
+  return {
+    readPoints: db.prepare<unknown[], PointRow>(READ_POINTS_SQL).raw(),
+    readEvents: db.prepare<unknown[], EventRow>(READ_EVENTS_SQL).raw(),
+    readEventsAfter: db.prepare<unknown[], EventRow>(READ_EVENTS_AFTER_SQL).raw(),
+    readPointsJson: db.prepare<unknown[], PointsJsonRow>(READ_POINTS_JSON_SQL).raw(),
+    pointAfter: db.prepare(POINT_AFTER_SQL).pluck(),
+    readEventsJson: db.prepare<unknown[], EventsJsonRow>(READ_EVENTS_JSON_SQL).raw(),
+    readEventsAfterJson: db.prepare<unknown[], EventsJsonRow>(READ_EVENTS_AFTER_JSON_SQL).raw(),
+    eventKeyAt: db.prepare<unknown[], EventKeyRow>(EVENT_KEY_AT_SQL).raw(),
+    eventKeyAfterAt: db.prepare<unknown[], EventKeyRow>(EVENT_KEY_AFTER_AT_SQL).raw(),
+    eventAfter: db.prepare(EVENT_AFTER_SQL).pluck(),
+  };
 }
 
 /** The connection a chunked page read runs on, with its statements. */
@@ -118,6 +142,56 @@ const READ_EVENTS_SQL =
   'SELECT t, id, body FROM events WHERE t >= ? AND t < ? ORDER BY t, id LIMIT ?';
 const READ_EVENTS_AFTER_SQL =
   'SELECT t, id, body FROM events WHERE (t, id) > (?, ?) AND t < ? ORDER BY t, id LIMIT ?';
+
+/**
+ * A stored point's value as JSON inside SQLite (`vt` tags, see the schema). An unknown tag makes
+ * `json()` fail, and the read falls back to the row path, which names the problem.
+ */
+const POINT_VALUE_JSON =
+  "CASE vt WHEN 1 THEN vn WHEN 2 THEN vs WHEN 3 THEN json(iif(vn <> 0, 'true', 'false')) WHEN 0 THEN NULL ELSE json('unknown value type') END";
+/**
+ * The JSON page reads: SQLite builds the reply's array text itself (`json_group_array`), one
+ * statement per chunk, instead of handing every row to JavaScript to be decoded into an object
+ * and encoded again. Each returns `[json, count, key]`; the same rows, in the same order, as the
+ * row reads above. SQLite prints every double with enough digits to read back the same bits.
+ * The aggregate takes the rows in the order the `LIMIT` subquery produces them (its `ORDER BY`,
+ * the primary key's order); an `ORDER BY` inside `json_group_array` would sort them again and
+ * cost a third of the read. The tests compare these pages with the row reads, and a deputy
+ * rejects a page that is not ascending.
+ */
+const READ_POINTS_JSON_SQL = `SELECT json_group_array(iif(q IS NULL, json_object('t', t, 'v', ${POINT_VALUE_JSON}), json_object('t', t, 'v', ${POINT_VALUE_JSON}, 'q', q))), count(*), max(t) FROM (SELECT t, vt, vn, vs, q FROM points WHERE item = ? AND t >= ? AND t < ? ORDER BY t LIMIT ?)`;
+const POINT_AFTER_SQL = 'SELECT 1 FROM points WHERE item = ? AND t > ? AND t < ? LIMIT 1';
+const EVENT_JSON = "json_object('id', id, 't', t, 'body', json(body))";
+const READ_EVENTS_JSON_SQL = `SELECT json_group_array(${EVENT_JSON}), count(*) FROM (SELECT t, id, body FROM events WHERE t >= ? AND t < ? ORDER BY t, id LIMIT ?)`;
+const READ_EVENTS_AFTER_JSON_SQL = `SELECT json_group_array(${EVENT_JSON}), count(*) FROM (SELECT t, id, body FROM events WHERE (t, id) > (?, ?) AND t < ? ORDER BY t, id LIMIT ?)`;
+/** The key of the chunk's last event: the `OFFSET`-th row of the same read. */
+const EVENT_KEY_AT_SQL =
+  'SELECT t, id FROM events WHERE t >= ? AND t < ? ORDER BY t, id LIMIT 1 OFFSET ?';
+const EVENT_KEY_AFTER_AT_SQL =
+  'SELECT t, id FROM events WHERE (t, id) > (?, ?) AND t < ? ORDER BY t, id LIMIT 1 OFFSET ?';
+const EVENT_AFTER_SQL = 'SELECT 1 FROM events WHERE (t, id) > (?, ?) AND t < ? LIMIT 1';
+
+/** A JSON point chunk as read: `[json array text, rows, last t (null when empty)]`. */
+type PointsJsonRow = [json: string, count: number, last: number | null];
+/** A JSON event chunk as read: `[json array text, rows]`. */
+type EventsJsonRow = [json: string, count: number];
+/** An event's key: `[t, id]`. */
+type EventKeyRow = [t: number, id: string];
+
+/** One chunk of a JSON page read, with the key of its last record (to read on after it). */
+interface JsonChunk<K> {
+  readonly json: string;
+  readonly count: number;
+  readonly last: K | undefined;
+}
+
+/** Joins the array texts of `chunks` into one JSON array text. */
+function joinJsonChunks(chunks: readonly JsonChunk<unknown>[]): string {
+  if (chunks.length === 1) return (chunks[0] as JsonChunk<unknown>).json;
+  const parts: string[] = [];
+  for (const chunk of chunks) if (chunk.count > 0) parts.push(chunk.json.slice(1, -1));
+  return `[${parts.join(',')}]`;
+}
 
 function eventFromRow(row: EventRow): EventRecord {
   return { id: row[1], t: row[0], body: JSON.parse(row[2]) as JsonValue };
@@ -213,46 +287,117 @@ function writeChunked(
 const POINT_COLUMNS = 6;
 /** Columns of an event row: `t, id, body`. */
 const EVENT_COLUMNS = 3;
+/** Bound values per row of a {@link PointInsert}'s numeric statements: `t, vn, q`. */
+const NUMBER_COLUMNS = 3;
 
 /**
- * Writes valid points of `item` with `insert` (`INSERT … (item, t, vt, vn, vs, q)`), in chunks.
- * `-0` is stored as `0`, as a copy through JSON would.
+ * The statements that write points: the general {@link MultiRowInsert} (six values per row), and
+ * for chunks whose values are all numbers (the usual case) statements that bind three values
+ * per row (`t, vn, q`) and the item once, as the named parameter `@item`: half the values cross
+ * into SQLite.
+ */
+interface PointInsert extends MultiRowInsert {
+  readonly numbers: MultiRowInsert;
+  /** The named parameters of {@link PointInsert.numbers}: `{ item }`, set per call. */
+  readonly named: { item: string };
+}
+
+/** Prepares a {@link PointInsert}: `head` is `INSERT … INTO points (item, t, vt, vn, vs, q)`. */
+function preparePointInsert(db: BetterSqlite3.Database, head: string, tail: string): PointInsert {
+  const row = `(@item, ?, ${VT_NUMBER}, ?, NULL, ?)`;
+  return {
+    ...prepareMultiRow(db, head, POINT_COLUMNS, tail),
+    numbers: {
+      statements: CHUNK_ROWS.map((rows) =>
+        db.prepare(`${head} VALUES ${new Array<string>(rows).fill(row).join(', ')}${tail}`),
+      ),
+      args: CHUNK_ROWS.map((rows) => new Array<unknown>(rows * NUMBER_COLUMNS).fill(null)),
+    },
+    named: { item: '' },
+  };
+}
+
+/**
+ * Fills `args` with the numeric rows `points[first…first + rows)` (`t, vn, q`), or returns
+ * `false` at the first value that is not a number.
+ */
+function fillNumbers(
+  args: unknown[],
+  points: readonly Point[],
+  first: number,
+  rows: number,
+): boolean {
+  for (let r = 0, o = 0; r < rows; r++, o += NUMBER_COLUMNS) {
+    const point = points[first + r] as Point;
+    const v = point.v;
+    if (typeof v !== 'number') return false;
+    args[o] = point.t + 0;
+    args[o + 1] = v + 0;
+    args[o + 2] = point.q === undefined ? null : point.q + 0;
+  }
+  return true;
+}
+
+/** Fills `args` with the rows `points[first…first + rows)` in all six columns. */
+function fillPoints(
+  args: unknown[],
+  item: string,
+  points: readonly Point[],
+  first: number,
+  rows: number,
+): void {
+  for (let r = 0, o = 0; r < rows; r++, o += POINT_COLUMNS) {
+    const point = points[first + r] as Point;
+    const v = point.v;
+    args[o] = item;
+    args[o + 1] = point.t + 0;
+    args[o + 5] = point.q === undefined ? null : point.q + 0;
+    if (typeof v === 'number') {
+      args[o + 2] = VT_NUMBER;
+      args[o + 3] = v + 0;
+      args[o + 4] = null;
+    } else if (v === null) {
+      args[o + 2] = VT_NULL;
+      args[o + 3] = null;
+      args[o + 4] = null;
+    } else if (typeof v === 'string') {
+      args[o + 2] = VT_STRING;
+      args[o + 3] = null;
+      args[o + 4] = v;
+    } else {
+      args[o + 2] = VT_BOOLEAN;
+      args[o + 3] = v ? 1 : 0;
+      args[o + 4] = null;
+    }
+  }
+}
+
+/**
+ * Writes valid points of `item` with `insert`, in chunks of {@link CHUNK_ROWS}, in order: a chunk
+ * of numbers through the numeric statements, any other through the general ones. `-0` is stored
+ * as `0`, as a copy through JSON would.
  * @returns The number of rows changed (an `ON CONFLICT DO NOTHING` skips points).
  */
-function writePoints(insert: MultiRowInsert, item: string, points: readonly Point[]): number {
-  // writeChunked with the row filled inline: this loop runs once per point of every page.
+function writePoints(insert: PointInsert, item: string, points: readonly Point[]): number {
   let changed = 0;
   let next = 0;
+  insert.named.item = item;
   for (let s = 0; s < CHUNK_ROWS.length; s++) {
     const rows = CHUNK_ROWS[s] as number;
-    const statement = insert.statements[s] as BetterSqlite3.Statement<unknown[], unknown>;
-    const args = insert.args[s] as unknown[];
+    const numbers = insert.numbers.args[s] as unknown[];
     while (points.length - next >= rows) {
-      for (let r = 0, o = 0; r < rows; r++, o += POINT_COLUMNS) {
-        const point = points[next + r] as Point;
-        const v = point.v;
-        args[o] = item;
-        args[o + 1] = point.t + 0;
-        args[o + 5] = point.q === undefined ? null : point.q + 0;
-        if (typeof v === 'number') {
-          args[o + 2] = VT_NUMBER;
-          args[o + 3] = v + 0;
-          args[o + 4] = null;
-        } else if (v === null) {
-          args[o + 2] = VT_NULL;
-          args[o + 3] = null;
-          args[o + 4] = null;
-        } else if (typeof v === 'string') {
-          args[o + 2] = VT_STRING;
-          args[o + 3] = null;
-          args[o + 4] = v;
-        } else {
-          args[o + 2] = VT_BOOLEAN;
-          args[o + 3] = v ? 1 : 0;
-          args[o + 4] = null;
-        }
+      if (fillNumbers(numbers, points, next, rows)) {
+        const statement = insert.numbers.statements[s] as BetterSqlite3.Statement<
+          unknown[],
+          unknown
+        >;
+        changed += statement.run(numbers, insert.named).changes;
+      } else {
+        const args = insert.args[s] as unknown[];
+        fillPoints(args, item, points, next, rows);
+        const statement = insert.statements[s] as BetterSqlite3.Statement<unknown[], unknown>;
+        changed += statement.run(args).changes;
       }
-      changed += statement.run(args).changes;
       next += rows;
     }
   }
@@ -309,16 +454,13 @@ export class SqliteStorageAdapter implements StorageAdapter {
   readonly filename: string;
 
   readonly #db: BetterSqlite3.Database;
-  readonly #stmt: {
+  readonly #stmt: PageStatements & {
     registerItem: BetterSqlite3.Statement<unknown[], unknown>;
     listItems: BetterSqlite3.Statement<unknown[], string>;
-    readPoints: BetterSqlite3.Statement<unknown[], PointRow>;
     deletePoints: BetterSqlite3.Statement<unknown[], unknown>;
-    insertPoints: MultiRowInsert;
-    mergePoints: MultiRowInsert;
-    upsertPoints: MultiRowInsert;
-    readEvents: BetterSqlite3.Statement<unknown[], EventRow>;
-    readEventsAfter: BetterSqlite3.Statement<unknown[], EventRow>;
+    insertPoints: PointInsert;
+    mergePoints: PointInsert;
+    upsertPoints: PointInsert;
     insertEvents: MultiRowInsert;
     readSync: BetterSqlite3.Statement<unknown[], string>;
     writeSync: BetterSqlite3.Statement<unknown[], unknown>;
@@ -364,9 +506,7 @@ export class SqliteStorageAdapter implements StorageAdapter {
         : {
             db: reader.db,
             rows: reader.rows,
-            readPoints: reader.db.prepare<unknown[], PointRow>(READ_POINTS_SQL).raw(),
-            readEvents: reader.db.prepare<unknown[], EventRow>(READ_EVENTS_SQL).raw(),
-            readEventsAfter: reader.db.prepare<unknown[], EventRow>(READ_EVENTS_AFTER_SQL).raw(),
+            ...preparePageStatements(reader.db),
             begin: reader.db.prepare('BEGIN'),
             commit: reader.db.prepare('COMMIT'),
           };
@@ -380,28 +520,19 @@ export class SqliteStorageAdapter implements StorageAdapter {
     this.#stmt = {
       registerItem,
       listItems: db.prepare<unknown[], string>('SELECT item FROM items ORDER BY item').pluck(),
-      readPoints: db.prepare<unknown[], PointRow>(READ_POINTS_SQL).raw(),
+      ...preparePageStatements(db),
       deletePoints: db.prepare('DELETE FROM points WHERE item = ? AND t >= ? AND t < ?'),
-      insertPoints: prepareMultiRow(
+      insertPoints: preparePointInsert(db, 'INSERT INTO points (item, t, vt, vn, vs, q)', ''),
+      mergePoints: preparePointInsert(
         db,
         'INSERT INTO points (item, t, vt, vn, vs, q)',
-        POINT_COLUMNS,
-        '',
-      ),
-      mergePoints: prepareMultiRow(
-        db,
-        'INSERT INTO points (item, t, vt, vn, vs, q)',
-        POINT_COLUMNS,
         ' ON CONFLICT (item, t) DO NOTHING',
       ),
-      upsertPoints: prepareMultiRow(
+      upsertPoints: preparePointInsert(
         db,
         'INSERT OR REPLACE INTO points (item, t, vt, vn, vs, q)',
-        POINT_COLUMNS,
         '',
       ),
-      readEvents: db.prepare<unknown[], EventRow>(READ_EVENTS_SQL).raw(),
-      readEventsAfter: db.prepare<unknown[], EventRow>(READ_EVENTS_AFTER_SQL).raw(),
       insertEvents: prepareMultiRow(
         db,
         'INSERT INTO events (t, id, body)',
@@ -484,21 +615,25 @@ export class SqliteStorageAdapter implements StorageAdapter {
   }
 
   /**
-   * Reads up to `wanted` records: `first(n)` then `after(last, n)` until `wanted` are read or a
-   * chunk comes back short. A page within one chunk (or without a reader connection) is read
-   * in one step on the main connection. A larger one is read on the reader connection, one
-   * chunk per event-loop turn, inside one read transaction: one snapshot, however many writes
-   * commit meanwhile. Chunked reads take the reader connection one at a time, in call order.
+   * Reads up to `wanted` records in chunks: `first(n)` then `after(previous chunk, n)` until
+   * `wanted` are read or a chunk comes back short (`size` counts a chunk), then `finish` builds
+   * the result from the chunks on the same connection and snapshot. A read within one chunk (or
+   * without a reader connection) is done in one step on the main connection. A larger one is
+   * done on the reader connection, one chunk per event-loop turn, inside one read transaction:
+   * one snapshot, however many writes commit meanwhile. Chunked reads take the reader
+   * connection one at a time, in call order.
    */
-  async #collect<R>(
+  async #read<C, T>(
     what: string,
     wanted: number,
-    first: (stmt: PageStatements, n: number) => R[],
-    after: (stmt: PageStatements, last: R, n: number) => R[],
-  ): Promise<R[]> {
+    size: (chunk: C) => number,
+    first: (stmt: PageStatements, n: number) => C,
+    after: (stmt: PageStatements, previous: C, n: number) => C,
+    finish: (stmt: PageStatements, chunks: C[]) => T,
+  ): Promise<T> {
     const reader = this.#reader;
     if (reader === undefined || wanted <= reader.rows) {
-      return this.#run(what, () => first(this.#stmt, wanted));
+      return this.#run(what, () => finish(this.#stmt, [first(this.#stmt, wanted)]));
     }
     if (this.#reading) await new Promise<void>((resolve) => this.#waiting.push(resolve));
     this.#reading = true;
@@ -506,17 +641,20 @@ export class SqliteStorageAdapter implements StorageAdapter {
       if (this.#closed) throw this.#closedError();
       try {
         reader.begin.run();
-        const rows = first(reader, Math.min(reader.rows, wanted));
-        let full = rows.length === Math.min(reader.rows, wanted);
-        while (full && rows.length < wanted) {
+        let chunk = first(reader, Math.min(reader.rows, wanted));
+        const chunks = [chunk];
+        let read = size(chunk);
+        let full = read === Math.min(reader.rows, wanted);
+        while (full && read < wanted) {
           await yieldToEventLoop();
           if (this.#closed) throw this.#closedError();
-          const n = Math.min(reader.rows, wanted - rows.length);
-          const chunk = after(reader, rows[rows.length - 1] as R, n);
-          for (let i = 0; i < chunk.length; i++) rows.push(chunk[i] as R);
-          full = chunk.length === n;
+          const n = Math.min(reader.rows, wanted - read);
+          chunk = after(reader, chunk, n);
+          chunks.push(chunk);
+          read += size(chunk);
+          full = size(chunk) === n;
         }
-        return rows;
+        return finish(reader, chunks);
       } finally {
         if (reader.db.open && reader.db.inTransaction) reader.commit.run();
       }
@@ -528,6 +666,28 @@ export class SqliteStorageAdapter implements StorageAdapter {
       if (next === undefined) this.#reading = false;
       else next();
     }
+  }
+
+  /** {@link SqliteStorageAdapter.#read} of records: the chunks are arrays, joined in order. */
+  #collect<R>(
+    what: string,
+    wanted: number,
+    first: (stmt: PageStatements, n: number) => R[],
+    after: (stmt: PageStatements, last: R, n: number) => R[],
+  ): Promise<R[]> {
+    return this.#read<R[], R[]>(
+      what,
+      wanted,
+      (chunk) => chunk.length,
+      first,
+      (stmt, previous, n) => after(stmt, previous[previous.length - 1] as R, n),
+      (_stmt, chunks) => {
+        if (chunks.length === 1) return chunks[0] as R[];
+        const rows: R[] = [];
+        for (const chunk of chunks) for (let i = 0; i < chunk.length; i++) rows.push(chunk[i] as R);
+        return rows;
+      },
+    );
   }
 
   /** Declares items as trended locally, even before they have points. */
@@ -575,6 +735,62 @@ export class SqliteStorageAdapter implements StorageAdapter {
       items,
       next: more && last !== undefined ? encodePointCursor(item, window, last.t) : null,
     };
+  }
+
+  /**
+   * The page {@link SqliteStorageAdapter.readPoints} returns, as JSON text built by SQLite
+   * (`json_group_array`): what a peer serves, without an object per point. Same arguments,
+   * checks, chunking and snapshot as `readPoints`; a stored row that cannot be encoded makes it
+   * fall back to `readPoints`, which reports the row.
+   */
+  async readPointsJson(item: string, window: TimeWindow, page: PageRequest): Promise<JsonPage> {
+    const from = this.#run('read points', () => {
+      assertItemId(item);
+      assertWindow(window);
+      assertPageRequest(page);
+      return page.cursor === undefined
+        ? window.from
+        : decodePointCursor(page.cursor, item, window) + 1;
+    });
+    const chunk = (row: PointsJsonRow): JsonChunk<number> => ({
+      json: row[0],
+      count: row[1],
+      last: row[2] ?? undefined,
+    });
+    try {
+      return await this.#read<JsonChunk<number>, JsonPage>(
+        'read points',
+        page.limit,
+        (c) => c.count,
+        (stmt, n) => chunk(stmt.readPointsJson.get(item, from, window.to, n) as PointsJsonRow),
+        (stmt, previous, n) =>
+          chunk(
+            stmt.readPointsJson.get(
+              item,
+              (previous.last as number) + 1,
+              window.to,
+              n,
+            ) as PointsJsonRow,
+          ),
+        (stmt, chunks) => {
+          const count = chunks.reduce((sum, c) => sum + c.count, 0);
+          const last = chunks[chunks.length - 1]?.last;
+          const more =
+            count === page.limit &&
+            last !== undefined &&
+            stmt.pointAfter.get(item, last, window.to) !== undefined;
+          return {
+            json: joinJsonChunks(chunks),
+            count,
+            next: more ? encodePointCursor(item, window, last) : null,
+          };
+        },
+      );
+    } catch (error) {
+      if (!isEdgeHaError(error, 'STORAGE_BACKEND')) throw error;
+      const rows = await this.readPoints(item, window, page);
+      return { json: JSON.stringify(rows.items), count: rows.items.length, next: rows.next };
+    }
   }
 
   /**
@@ -657,6 +873,67 @@ export class SqliteStorageAdapter implements StorageAdapter {
       items,
       next: more && last !== undefined ? encodeEventCursor(window, last.t, last.id) : null,
     };
+  }
+
+  /**
+   * The page {@link SqliteStorageAdapter.readEvents} returns, as JSON text built by SQLite: the
+   * stored bodies are checked and copied as JSON by SQLite (`json(body)`) instead of being
+   * parsed into objects and serialised again. Same arguments, checks, chunking and snapshot as
+   * `readEvents`; a stored body that is not JSON makes it fall back to `readEvents`, which
+   * reports it.
+   */
+  async readEventsJson(window: TimeWindow, page: PageRequest): Promise<JsonPage> {
+    const start = this.#run('read events', () => {
+      assertWindow(window);
+      assertPageRequest(page);
+      return page.cursor === undefined ? undefined : decodeEventCursor(page.cursor, window);
+    });
+    /** Reads `n` events after `key` (from the window's start without one) as one chunk. */
+    const read = (
+      stmt: PageStatements,
+      key: { readonly t: number; readonly id: string } | undefined,
+      n: number,
+    ): JsonChunk<EventKeyRow> => {
+      const [json, count] = (
+        key === undefined
+          ? stmt.readEventsJson.get(window.from, window.to, n)
+          : stmt.readEventsAfterJson.get(key.t, key.id, window.to, n)
+      ) as EventsJsonRow;
+      const last =
+        count === 0
+          ? undefined
+          : ((key === undefined
+              ? stmt.eventKeyAt.get(window.from, window.to, count - 1)
+              : stmt.eventKeyAfterAt.get(key.t, key.id, window.to, count - 1)) as EventKeyRow);
+      return { json, count, last };
+    };
+    const keyOf = (row: EventKeyRow): { t: number; id: string } => ({ t: row[0], id: row[1] });
+    try {
+      return await this.#read<JsonChunk<EventKeyRow>, JsonPage>(
+        'read events',
+        page.limit,
+        (c) => c.count,
+        (stmt, n) => read(stmt, start, n),
+        (stmt, previous, n) => read(stmt, keyOf(previous.last as EventKeyRow), n),
+        (stmt, chunks) => {
+          const count = chunks.reduce((sum, c) => sum + c.count, 0);
+          const last = chunks[chunks.length - 1]?.last;
+          const more =
+            count === page.limit &&
+            last !== undefined &&
+            stmt.eventAfter.get(last[0], last[1], window.to) !== undefined;
+          return {
+            json: joinJsonChunks(chunks),
+            count,
+            next: more && last !== undefined ? encodeEventCursor(window, last[0], last[1]) : null,
+          };
+        },
+      );
+    } catch (error) {
+      if (!isEdgeHaError(error, 'STORAGE_BACKEND')) throw error;
+      const rows = await this.readEvents(window, page);
+      return { json: JSON.stringify(rows.items), count: rows.items.length, next: rows.next };
+    }
   }
 
   /**

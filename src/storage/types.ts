@@ -104,6 +104,27 @@ export interface Page<T> {
 }
 
 /**
+ * One page of a read with its records already encoded as JSON text: what an adapter's optional
+ * {@link StorageAdapter.readPointsJson} and {@link StorageAdapter.readEventsJson} return, so a
+ * peer serves a page without building an object per record and serialising it again.
+ *
+ * @group Storage
+ */
+export interface JsonPage {
+  /**
+   * The records as the text of one JSON array: `JSON.parse(json)` must be deep-equal to the
+   * `items` of the same {@link Page} from `readPoints` / `readEvents` (same records, same order).
+   * Any valid JSON spelling of the values will do (`5.0` for `5`, escapes of the encoder's
+   * choice); numbers must keep every bit of the stored double.
+   */
+  readonly json: string;
+  /** How many records `json` holds. */
+  readonly count: number;
+  /** The same cursor as the {@link Page}'s `next`: the page after these records, or `null`. */
+  readonly next: string | null;
+}
+
+/**
  * One sync-state record: a small JSON object owned by the library (the heartbeat, a deputy's gap
  * ledger and LastUpToDate, one item's progress). Its format is versioned by the library; an
  * adapter stores it by value and never interprets it. It follows the rules of an event body
@@ -247,6 +268,19 @@ export interface StorageAdapter extends AsyncDisposable {
   readEvents(window: TimeWindow, page: PageRequest): Promise<Page<EventRecord>>;
   /** Inserts the events whose `id` is not stored yet; returns how many were inserted. */
   insertEventsIfAbsent(events: readonly EventRecord[], options?: SyncWriteOptions): Promise<number>;
+
+  /**
+   * Optional: the page `readPoints` would return with the same arguments, as JSON text
+   * ({@link JsonPage}). A peer (`createPeerHandler`) serves points through it when present,
+   * which saves decoding every record into an object and encoding it again; it must accept
+   * and reject exactly what `readPoints` does. The conformance suite checks both agree.
+   */
+  readPointsJson?(item: string, window: TimeWindow, page: PageRequest): Promise<JsonPage>;
+  /**
+   * Optional: the page `readEvents` would return with the same arguments, as JSON text
+   * ({@link JsonPage}); used by a peer as {@link StorageAdapter.readPointsJson} is.
+   */
+  readEventsJson?(window: TimeWindow, page: PageRequest): Promise<JsonPage>;
 
   /** Reads the sync-state record stored under `key` (a copy), or `undefined`. */
   readSyncState(key: string): Promise<SyncStateValue | undefined>;

@@ -10,6 +10,7 @@
  * | `points` (`replacePoints`, `appendPoints`) | `cases-replace.ts` |
  * | `merge` | `cases-merge.ts` |
  * | `events` | `cases-events.ts` |
+ * | `json pages` (the optional `readPointsJson`, `readEventsJson`) | `cases-json-pages.ts` |
  * | `sync state`, `sync writes` | `cases-sync-state.ts` |
  * | `invalid input` | `cases-invalid-input.ts` |
  *
@@ -21,6 +22,7 @@
 import { EVENT_CASES } from './cases-events.js';
 import { INVALID_INPUT_CASES } from './cases-invalid-input.js';
 import { ITEM_CASES } from './cases-items.js';
+import { JSON_PAGE_CASES } from './cases-json-pages.js';
 import { LIFECYCLE_CASES } from './cases-lifecycle.js';
 import { MERGE_CASES } from './cases-merge.js';
 import { PAGING_CASES } from './cases-paging.js';
@@ -35,6 +37,7 @@ const GROUP_ORDER: readonly string[] = [
   'points',
   'merge',
   'events',
+  'json pages',
   'sync state',
   'sync writes',
   'invalid input',
@@ -50,6 +53,7 @@ export const SUITE_CASES: readonly SuiteCase[] = [
   ...REPLACE_CASES,
   ...MERGE_CASES,
   ...EVENT_CASES,
+  ...JSON_PAGE_CASES,
   ...SYNC_STATE_CASES,
   ...INVALID_INPUT_CASES,
 ].sort((a, b) => GROUP_ORDER.indexOf(a.group) - GROUP_ORDER.indexOf(b.group));

@@ -127,6 +127,8 @@ export type AdapterMethod = FaultyStorageOperation | 'close';
 
 const METHODS: ReadonlySet<PropertyKey> = new Set<PropertyKey>([
   ...FAULTY_STORAGE_OPERATIONS,
+  'readPointsJson',
+  'readEventsJson',
   'close',
   Symbol.asyncDispose,
 ]);
@@ -149,7 +151,7 @@ export class UnexpectedRejection extends Error {
 }
 
 /** The adapter's error behind an {@link UnexpectedRejection} (or `error` itself). */
-function original(error: unknown): unknown {
+export function original(error: unknown): unknown {
   return error instanceof UnexpectedRejection ? error.cause : error;
 }
 
