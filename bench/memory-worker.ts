@@ -1,30 +1,53 @@
 /**
- * Child process of the memory-bound benchmark: back-fills `<points>` generated points (100
- * items) from a {@link syntheticPeer} into a SQLite file, sampling the RSS, and prints one JSON
- * line with the figures. Run by `bench/memory-bound.ts` as
- * `node --expose-gc --import tsx bench/memory-worker.ts <points> <dir>`.
+ * The edge-ha child process of the memory-bound benchmark: one {@link TimeSeriesDeputy}
+ * back-fill (mode overwrite: a node that was down for the whole window) into a fresh SQLite
+ * file, measured with {@link startSampling}, reported as one JSON line
+ * ({@link MemoryWorkerResult}). Two sources ({@link MemoryWorkerSpec}):
+ *
+ * - `synthetic`: a {@link syntheticPeer} in the same process that generates its points on the
+ *   fly (100 items), so the growth is the sync machinery alone (deputy, pages, SQLite);
+ * - `http`: the real path, {@link httpPeer} pulling from the peer handler of another process
+ *   (`memory-server.ts`) over loopback HTTP: the syncing process as it runs in production.
+ *
+ * Run (compiled, see `memory-bundle.ts`) as `node --expose-gc edge.mjs '<spec as JSON>'`.
  */
 
-import { join } from 'node:path';
 import { TimeSeriesDeputy } from '../src/deputy/deputy.js';
+import { httpPeer } from '../src/peer/http-client.js';
+import type { RemotePeer } from '../src/peer/types.js';
 import { openSqliteStorage } from '../src/sqlite/adapter.js';
-import { collectGarbage } from './lib.js';
+import type { TimeWindow } from '../src/storage/types.js';
+import { type MemoryFigures, report, startSampling } from './memory-sampler.js';
 import { syntheticPeer } from './synthetic-peer.js';
 
+/** What the parent asks for. */
+export type MemoryWorkerSpec =
+  | {
+      readonly mode: 'synthetic';
+      /** Points to back-fill (over 100 items). */
+      readonly points: number;
+      /** The SQLite file to create. */
+      readonly dest: string;
+    }
+  | {
+      readonly mode: 'http';
+      /** Base URL of the remote's peer handler. */
+      readonly url: string;
+      readonly token: string;
+      readonly items: readonly string[];
+      readonly window: TimeWindow;
+      /** The SQLite file to create. */
+      readonly dest: string;
+      /** Deputy option `pageSize` (for diagnosis; default the deputy's). */
+      readonly pageSize?: number;
+      /** Deputy option `concurrency` (for diagnosis; default the deputy's). */
+      readonly concurrency?: number;
+    };
+
 /** What the worker prints. */
-export interface MemoryWorkerResult {
+export interface MemoryWorkerResult extends MemoryFigures {
   /** Points synced. */
   readonly points: number;
-  /** RSS before the back-fill (after setup and a GC), bytes. */
-  readonly baselineRss: number;
-  /** Highest RSS seen during the back-fill (samples and `maxRSS`), bytes. */
-  readonly peakRss: number;
-  /** `peakRss - baselineRss`. */
-  readonly growth: number;
-  /** Highest V8 heap used seen, bytes. */
-  readonly peakHeapUsed: number;
-  /** RSS samples taken. */
-  readonly samples: number;
   /** Duration of the back-fill, ms. */
   readonly ms: number;
   /** Final state of the run. */
@@ -32,55 +55,46 @@ export interface MemoryWorkerResult {
 }
 
 async function main(): Promise<void> {
-  const total = Number(process.argv[2]);
-  const dir = process.argv[3];
-  if (!Number.isSafeInteger(total) || total < 100 || dir === undefined) {
-    throw new Error('usage: memory-worker.ts <points (>= 100)> <directory>');
+  const spec = JSON.parse(process.argv[2] ?? '') as MemoryWorkerSpec;
+  let peer: RemotePeer;
+  let items: readonly string[];
+  let window: TimeWindow;
+  if (spec.mode === 'synthetic') {
+    const itemCount = 100;
+    const source = syntheticPeer({
+      items: itemCount,
+      pointsPerItem: Math.floor(spec.points / itemCount),
+    });
+    ({ peer, items, window } = source);
+  } else {
+    peer = httpPeer({ url: spec.url, token: spec.token });
+    ({ items, window } = spec);
   }
-  const items = 100;
-  const source = syntheticPeer({ items, pointsPerItem: Math.floor(total / items) });
-  const storage = openSqliteStorage(join(dir, `local-${total}.db`));
-  await storage.registerItems(source.items);
-  const deputy = new TimeSeriesDeputy({ storage, peer: source.peer });
-  collectGarbage();
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  collectGarbage();
-  const baselineRss = process.memoryUsage.rss();
-  let peakRss = baselineRss;
-  let peakHeapUsed = process.memoryUsage().heapUsed;
-  let samples = 0;
-  const sample = (): void => {
-    const rss = process.memoryUsage.rss();
-    if (rss > peakRss) peakRss = rss;
-    samples++;
-    if (samples % 10 === 0) {
-      const heap = process.memoryUsage().heapUsed;
-      if (heap > peakHeapUsed) peakHeapUsed = heap;
-    }
-  };
-  // The deputy yields between pages (every storage call is a promise), so the timer fires.
-  const timer = setInterval(sample, 5);
-  deputy.on('progress', sample);
+  const storage = openSqliteStorage(spec.dest);
+  await storage.registerItems(items);
+  const tuning =
+    spec.mode === 'http'
+      ? {
+          ...(spec.pageSize === undefined ? {} : { pageSize: spec.pageSize }),
+          ...(spec.concurrency === undefined ? {} : { concurrency: spec.concurrency }),
+        }
+      : {};
+  const deputy = new TimeSeriesDeputy({ storage, peer, ...tuning });
+  const sampler = await startSampling();
+  // The deputy yields between pages (every storage and peer call is a promise): the timer fires.
+  deputy.on('progress', sampler.sample);
   const start = performance.now();
-  // A back-fill of a node that was down for the whole window: the remote wins.
-  const summary = await deputy.run(source.window, { mode: 'overwrite' });
+  const summary = await deputy.run(window, { mode: 'overwrite' });
   const ms = performance.now() - start;
-  clearInterval(timer);
-  sample();
-  // maxRSS (KiB) covers the whole process life, so it also catches a peak between samples.
-  peakRss = Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+  const figures = sampler.stop();
   await storage.close();
   const result: MemoryWorkerResult = {
+    ...figures,
     points: summary.points,
-    baselineRss,
-    peakRss,
-    growth: peakRss - baselineRss,
-    peakHeapUsed,
-    samples,
     ms,
     state: summary.state,
   };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  report(result);
 }
 
 main().catch((error: unknown) => {

@@ -172,27 +172,37 @@ export function withTimeout<T>(
   if (signal.aborted) return Promise.reject(cancelledError(signal));
   const controller = new AbortController();
   return new Promise<T>((resolve, reject) => {
-    let done = false;
-    const finish = (): boolean => {
-      if (done) return false;
-      done = true;
+    // The listener below sits on the long-lived run signal: once removed, a dead Listener in
+    // the old generation may still point at it until the next full GC (Node's listener list is
+    // linked both ways), and everything it reaches survives every scavenge meanwhile. So it
+    // reaches the call's settle functions, and through them the reply, only until it is done.
+    let settle: { resolve: (value: T) => void; reject: (error: unknown) => void } | undefined = {
+      resolve,
+      reject,
+    };
+    const finish = (): typeof settle => {
+      const s = settle;
+      if (s === undefined) return undefined;
+      settle = undefined;
       timer.cancel();
       signal.removeEventListener('abort', onAbort);
-      return true;
+      return s;
     };
     const onAbort = (): void => {
-      if (!finish()) return;
+      const s = finish();
+      if (s === undefined) return;
       controller.abort(signal.reason);
-      reject(cancelledError(signal));
+      s.reject(cancelledError(signal));
     };
     const timer = clock.setTimeout(() => {
-      if (!finish()) return;
+      const s = finish();
+      if (s === undefined) return;
       const error = new PeerError(
         'PEER_TIMEOUT',
         `${what} got no reply within ${timeoutMs} ms; the remote is slow or unreachable (raise replyTimeoutMs if it is just slow).`,
       );
       controller.abort(error);
-      reject(error);
+      s.reject(error);
     }, timeoutMs);
     signal.addEventListener('abort', onAbort, { once: true });
     let pending: Promise<T>;
@@ -202,13 +212,8 @@ export function withTimeout<T>(
       pending = Promise.reject(error);
     }
     pending.then(
-      (value) => {
-        if (finish()) resolve(value);
-      },
-      (error: unknown) => {
-        if (!finish()) return;
-        reject(signal.aborted ? cancelledError(signal) : error);
-      },
+      (value) => finish()?.resolve(value),
+      (error: unknown) => finish()?.reject(signal.aborted ? cancelledError(signal) : error),
     );
   });
 }
