@@ -184,6 +184,12 @@ interface RoutedPart {
 }
 
 /** Per-run mutable data. */
+/** Where a paged read of one item's gap stands: the first timestamp not yet applied, and the cursor. */
+interface PagePosition {
+  readonly current: number;
+  readonly cursor: string | undefined;
+}
+
 interface RunContext {
   readonly signal: AbortSignal;
   readonly startedAt: number;
@@ -1445,65 +1451,92 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     source: RemotePeer,
     progress: Map<number, number>,
   ): Promise<void> {
-    const start = read.from;
-    const mode = gap.mode;
     const what = `readPoints of item ${item} in gap ${gap.id} ${formatWindow(read)} from ${source.label}`;
     const guard = new PageGuard(this.#pageSize, this.#maxShortPages, what);
-    let current = start;
-    let cursor: string | undefined;
-    for (;;) {
-      const request =
-        cursor === undefined ? { limit: this.#pageSize } : { limit: this.#pageSize, cursor };
-      const raw = await this.#callPeer(context, source, 'readPoints', item, (peer, signal) =>
-        peer.readPoints(item, read, request, { signal }),
+    let position: PagePosition | undefined = { current: read.from, cursor: undefined };
+    while (position !== undefined) {
+      // One page per call: its records live in that call's frame only, not in this loop's,
+      // which stays suspended (holding what it last saw) while the next page is fetched.
+      position = await this.#syncPointsPage(
+        context,
+        { item, gap, read, source, progress, guard, what },
+        position,
       );
-      if (context.signal.aborted) return;
-      const page = validatePointsPage(raw, { from: current, to: read.to }, this.#pageSize, what);
-      context.served.add(source.label);
-      const final = page.next === null;
-      const bytes = approxPointsJsonBytes(page.items);
-      const last = page.items[page.items.length - 1];
-      const through = final ? read.to : last === undefined ? current : last.t + 1;
-      let written = 0;
-      if (mode === 'merge' && page.items.length === 0) {
-        // Nothing to write: the progress rides on the item's next commit (after a crash this
-        // empty read is simply repeated), so an empty margin costs a read, not a commit.
-        progress.set(gap.id, through);
-        current = through;
-      } else if (through > current || page.items.length > 0) {
-        const next = new Map(progress).set(gap.id, through);
-        const options = { syncState: this.#progressWrite(context, item, next) };
-        const window = { from: current, to: through };
-        if (mode === 'overwrite') {
-          await this.#storage.replacePoints(item, window, page.items, options);
-          written = page.items.length;
-        } else {
-          written = await this.#storage.mergePoints(item, window, page.items, options);
-        }
-        progress.set(gap.id, through);
-        current = through;
-      }
-      this.#counters.pointsReceived += page.items.length;
-      this.#counters.points += written;
-      this.#counters.pages++;
-      this.#counters.bytes += bytes;
-      this.#count('pointsReceived', page.items.length);
-      this.#count('pointsApplied', written, { mode });
-      this.#count('pages', 1);
-      this.#count('bytesReceived', bytes);
-      this.#currentGap = gap;
-      const status = this.#itemStatus.get(item) as DeputyItemStatus;
-      this.#updateItem(item, {
-        gap: gap.id,
-        through: current,
-        points: status.points + written,
-        pages: status.pages + 1,
-      });
-      this.#emitProgress();
-      if (final) return;
-      guard.check(page.items.length, bytes, page.next, cursor);
-      cursor = page.next as string;
     }
+  }
+
+  /**
+   * Reads, checks and applies one page of an item's gap from `position`; resolves with the
+   * position of the next page, or `undefined` when the read is complete or the run cancelled.
+   */
+  async #syncPointsPage(
+    context: RunContext,
+    at: {
+      readonly item: string;
+      readonly gap: SyncGap;
+      readonly read: TimeWindow;
+      readonly source: RemotePeer;
+      readonly progress: Map<number, number>;
+      readonly guard: PageGuard;
+      readonly what: string;
+    },
+    position: PagePosition,
+  ): Promise<PagePosition | undefined> {
+    const { item, gap, read, source, progress, guard, what } = at;
+    const mode = gap.mode;
+    let current = position.current;
+    const cursor = position.cursor;
+    const request =
+      cursor === undefined ? { limit: this.#pageSize } : { limit: this.#pageSize, cursor };
+    const raw = await this.#callPeer(context, source, 'readPoints', item, (peer, signal) =>
+      peer.readPoints(item, read, request, { signal }),
+    );
+    if (context.signal.aborted) return undefined;
+    const page = validatePointsPage(raw, { from: current, to: read.to }, this.#pageSize, what);
+    context.served.add(source.label);
+    const final = page.next === null;
+    const bytes = approxPointsJsonBytes(page.items);
+    const last = page.items[page.items.length - 1];
+    const through = final ? read.to : last === undefined ? current : last.t + 1;
+    let written = 0;
+    if (mode === 'merge' && page.items.length === 0) {
+      // Nothing to write: the progress rides on the item's next commit (after a crash this
+      // empty read is simply repeated), so an empty margin costs a read, not a commit.
+      progress.set(gap.id, through);
+      current = through;
+    } else if (through > current || page.items.length > 0) {
+      const next = new Map(progress).set(gap.id, through);
+      const options = { syncState: this.#progressWrite(context, item, next) };
+      const window = { from: current, to: through };
+      if (mode === 'overwrite') {
+        await this.#storage.replacePoints(item, window, page.items, options);
+        written = page.items.length;
+      } else {
+        written = await this.#storage.mergePoints(item, window, page.items, options);
+      }
+      progress.set(gap.id, through);
+      current = through;
+    }
+    this.#counters.pointsReceived += page.items.length;
+    this.#counters.points += written;
+    this.#counters.pages++;
+    this.#counters.bytes += bytes;
+    this.#count('pointsReceived', page.items.length);
+    this.#count('pointsApplied', written, { mode });
+    this.#count('pages', 1);
+    this.#count('bytesReceived', bytes);
+    this.#currentGap = gap;
+    const status = this.#itemStatus.get(item) as DeputyItemStatus;
+    this.#updateItem(item, {
+      gap: gap.id,
+      through: current,
+      points: status.points + written,
+      pages: status.pages + 1,
+    });
+    this.#emitProgress();
+    if (final) return undefined;
+    guard.check(page.items.length, bytes, page.next, cursor);
+    return { current, cursor: page.next as string };
   }
 
   // ---- events ----------------------------------------------------------------------------

@@ -8,12 +8,22 @@
 import { PeerError } from '../errors.js';
 import type { EventRecord, JsonValue, Point } from '../storage/types.js';
 
-/** Decimal digits of an integer (with its sign). */
+/**
+ * Decimal digits of an integer (with its sign), at most 20: a ladder of comparisons rather than
+ * a loop (an event's timestamp alone has 13 digits).
+ */
 function integerDigits(n: number): number {
   const a = Math.abs(n);
-  let digits = n < 0 ? 2 : 1;
-  for (let x = 10; x <= a && digits < 20; x *= 10) digits++;
-  return digits;
+  let digits: number;
+  if (a < 1e10) {
+    if (a < 1e5) digits = a < 10 ? 1 : a < 100 ? 2 : a < 1e3 ? 3 : a < 1e4 ? 4 : 5;
+    else digits = a < 1e6 ? 6 : a < 1e7 ? 7 : a < 1e8 ? 8 : a < 1e9 ? 9 : 10;
+  } else if (a < 1e15) {
+    digits = a < 1e11 ? 11 : a < 1e12 ? 12 : a < 1e13 ? 13 : a < 1e14 ? 14 : 15;
+  } else {
+    digits = a < 1e16 ? 16 : a < 1e17 ? 17 : a < 1e18 ? 18 : a < 1e19 ? 19 : 20;
+  }
+  return n < 0 ? Math.min(20, digits + 1) : digits;
 }
 
 /**
@@ -49,13 +59,15 @@ function approxJsonBytes(value: JsonValue): number {
     for (let i = 0; i < value.length; i++) bytes += approxJsonBytes(value[i] as JsonValue);
     return bytes;
   }
-  const keys = Object.keys(value);
-  let bytes = keys.length === 0 ? 2 : keys.length + 1;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i] as string;
+  // `for…in` rather than `Object.keys`: no array per object, and a JSON object has no
+  // inherited enumerable keys (a polluted prototype would only skew the estimate).
+  let keys = 0;
+  let bytes = 1;
+  for (const key in value) {
+    keys++;
     bytes += key.length + 3 + approxJsonBytes(value[key] as JsonValue);
   }
-  return bytes;
+  return keys === 0 ? 2 : bytes + keys;
 }
 
 /**

@@ -7,7 +7,12 @@
 
 import { PeerError } from '../errors.js';
 import type { EventRecord, Page, Point, TimeWindow } from '../storage/types.js';
-import { assertEvent, assertPoint, compareCodePoints } from '../storage/validate.js';
+import {
+  assertEvent,
+  assertPoint,
+  compareCodePoints,
+  isSealedEvents,
+} from '../storage/validate.js';
 
 function badReply(what: string, message: string, cause?: unknown): PeerError {
   return new PeerError(
@@ -17,21 +22,24 @@ function badReply(what: string, message: string, cause?: unknown): PeerError {
   );
 }
 
+/** Checks the shape of a page and returns what it holds, each property read once. */
 function checkPageShape(
   page: unknown,
   limit: number,
   what: string,
-): asserts page is Page<unknown> & { items: unknown[] } {
-  if (typeof page !== 'object' || page === null || !Array.isArray((page as Page<unknown>).items)) {
+): { items: readonly unknown[]; next: string | null } {
+  const items = typeof page === 'object' && page !== null ? (page as Page<unknown>).items : null;
+  if (!Array.isArray(items)) {
     throw badReply(what, 'a page must be an object { items: [...], next }');
   }
-  const { items, next } = page as Page<unknown>;
+  const { next } = page as Page<unknown>;
   if (next !== null && typeof next !== 'string') {
     throw badReply(what, 'next must be a cursor string or null');
   }
   if (items.length > limit) {
     throw badReply(what, `the page holds ${items.length} records but the limit was ${limit}`);
   }
+  return { items, next };
 }
 
 /**
@@ -44,10 +52,10 @@ export function validatePointsPage(
   limit: number,
   what: string,
 ): Page<Point> {
-  checkPageShape(page, limit, what);
+  const { items } = checkPageShape(page, limit, what);
   let previous = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < page.items.length; i++) {
-    const point = page.items[i];
+  for (let i = 0; i < items.length; i++) {
+    const point = items[i];
     try {
       assertPoint(point, `points[${i}]`);
     } catch (error) {
@@ -89,14 +97,19 @@ export function validateEventsPage(
   after: EventPosition | null,
   what: string,
 ): Page<EventRecord> {
-  checkPageShape(page, limit, what);
+  // Read once: what is checked here is what the caller gets (a getter could answer differently).
+  const { items, next } = checkPageShape(page, limit, what);
+  // A sealed page (an HTTP reply checked and frozen by the client) holds valid, frozen records.
+  const checked = isSealedEvents(items);
   let previous = after;
-  for (let i = 0; i < page.items.length; i++) {
-    const event = page.items[i];
-    try {
-      assertEvent(event, `events[${i}]`);
-    } catch (error) {
-      throw badReply(what, (error as Error).message, error);
+  for (let i = 0; i < items.length; i++) {
+    const event = items[i] as EventRecord;
+    if (!checked) {
+      try {
+        assertEvent(event, `events[${i}]`);
+      } catch (error) {
+        throw badReply(what, (error as Error).message, error);
+      }
     }
     if (event.t < window.from || event.t >= window.to) {
       throw badReply(
@@ -114,7 +127,7 @@ export function validateEventsPage(
         `events[${i}] (t=${event.t}, id=${JSON.stringify(event.id)}) is not after the previous event; events must be strictly ascending by (t, id)`,
       );
     }
-    previous = { t: event.t, id: event.id };
+    previous = event;
   }
-  return page as Page<EventRecord>;
+  return { items: items as readonly EventRecord[], next };
 }

@@ -13,6 +13,7 @@ import {
   assertPoints,
   assertWindow,
   compareCodePoints,
+  isSealedEvents,
 } from '../storage/validate.js';
 import {
   checkTlsOptions,
@@ -195,7 +196,10 @@ const ABORTED = Symbol('aborted');
  * (finite numbers, safe-integer timestamps, no unknown fields on records), ordering (points
  * strictly ascending by `t`, events by `(t, id)`), every record inside the requested window, page
  * size within the requested limit, and cursor progress (a `next` cursor equal to the request's,
- * pages going backwards, or endless empty pages are rejected). Every failure is a `PeerError`:
+ * pages going backwards, or endless empty pages are rejected). The events `readEvents` returns
+ * are deeply frozen (each record, its body and the `items` array; writing to them throws a
+ * `TypeError` in strict mode), which lets a deputy and a store take them without checking or
+ * copying them again. Every failure is a `PeerError`:
  *
  * | failure | code | transient |
  * |---|---|---|
@@ -435,10 +439,10 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
     const onAbort = (): void => controller.abort(ABORTED);
     signal?.addEventListener('abort', onAbort, { once: true });
     // Settles as soon as the call is aborted, even if `fetch` ignores its signal.
+    let onAborted: () => void = () => undefined;
     const abortedPromise = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(new Error('aborted')), {
-        once: true,
-      });
+      onAborted = () => reject(new Error('aborted'));
+      controller.signal.addEventListener('abort', onAborted, { once: true });
     });
     abortedPromise.catch(() => undefined);
     try {
@@ -489,7 +493,8 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
           });
         }
         // The hand-written check of the page arrays accepts only what the schema accepts; when
-        // it declines, the schema decides (and names the problem).
+        // it declines, the schema decides (and names the problem). `json` is fresh from
+        // `JSON.parse` and nobody else holds it: the events check may seal it in place.
         const quick = fast?.(json);
         if (quick !== undefined) return quick;
         const parsed = schema.safeParse(json);
@@ -517,6 +522,9 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      // fetch keeps its signal alive until its request is collected: without this, the signal
+      // would hold abortedPromise, its Promise.race reactions and so every reply until then.
+      controller.signal.removeEventListener('abort', onAborted);
     }
   }
 
@@ -562,19 +570,21 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
     }
     const previous = page.cursor === undefined ? undefined : chains.get(page.cursor);
     const chain = previous?.key === chainKey ? previous : undefined;
-    let last = chain?.last;
+    // The previous key, as two variables (no object per record).
+    let lastT = chain?.last?.t;
+    let lastId = chain?.last?.id ?? '';
     for (let i = 0; i < items.length; i++) {
       const record = items[i] as R;
-      const key = { t: record.t, id: idOf(record) };
       if (record.t < window.from || record.t >= window.to) {
         throw badReply(
           route,
           `${what} ${i} (t=${record.t}) lies outside the requested window [${window.from}, ${window.to}).`,
         );
       }
+      const id = idOf(record);
       if (
-        last !== undefined &&
-        (key.t < last.t || (key.t === last.t && compareCodePoints(key.id, last.id) <= 0))
+        lastT !== undefined &&
+        (record.t < lastT || (record.t === lastT && compareCodePoints(id, lastId) <= 0))
       ) {
         throw badReply(
           route,
@@ -583,8 +593,10 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
             : `${what} ${i} (t=${record.t}) is not strictly after the one before: the page is unsorted or repeats a record.`,
         );
       }
-      last = key;
+      lastT = record.t;
+      lastId = id;
     }
+    const last = lastT === undefined ? undefined : { t: lastT, id: lastId };
     if (next === null) return;
     if (next === page.cursor) {
       throw badReply(route, 'the next cursor equals the request cursor: paging would never end.');
@@ -669,10 +681,8 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
         reply,
         () => '',
       );
-      const items = reply.items.map(
-        (p): Point => (p.q === undefined ? { t: p.t, v: p.v } : { t: p.t, v: p.v, q: p.q }),
-      );
-      return { items, next: reply.next };
+      // Both parses build fresh point objects with only t, v and (when present) q.
+      return { items: reply.items as Point[], next: reply.next };
     },
 
     async readEvents(
@@ -705,7 +715,11 @@ export function httpPeer(options: HttpPeerOptions): HttpPeer {
         reply,
         (e) => e.id,
       );
-      const items = reply.items.map((e): EventRecord => ({ id: e.id, t: e.t, body: e.body }));
+      // A sealed page (the fast path) is already fresh, frozen records: hand it on as it is, so
+      // the deputy and the store skip checking and copying it again.
+      const items = isSealedEvents(reply.items)
+        ? reply.items
+        : reply.items.map((e): EventRecord => ({ id: e.id, t: e.t, body: e.body }));
       return { items, next: reply.next };
     },
 

@@ -30,6 +30,7 @@ import {
   MAX_ITEM_ID_LENGTH,
   MAX_QUALITY,
   MAX_CURSOR_LENGTH as STORAGE_MAX_CURSOR_LENGTH,
+  sealParsedEvents,
 } from '../storage/validate.js';
 import { MAX_HELLO_GAPS } from './gaps.js';
 
@@ -282,11 +283,13 @@ export const pointsReplySchema: z.ZodMiniType<{ items: WirePoint[]; next: string
   });
 
 /** Reply of `POST /events`. */
-export const eventsReplySchema: z.ZodMiniType<{ items: WireEvent[]; next: string | null }> =
-  z.object({
-    items: z.array(eventSchema),
-    next: z.nullable(cursor),
-  });
+export const eventsReplySchema: z.ZodMiniType<{
+  items: readonly WireEvent[];
+  next: string | null;
+}> = z.object({
+  items: z.array(eventSchema),
+  next: z.nullable(cursor),
+});
 
 function isPlainRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -341,37 +344,20 @@ export function parsePointsReplyFast(
 }
 
 /**
- * The fast path of {@link eventsReplySchema}, like {@link parsePointsReplyFast}: fresh event
- * objects with only `id`, `t` and `body` (the parsed body itself, checked in place), or
- * `undefined` when the reply is not valid or in doubt.
+ * The fast path of {@link eventsReplySchema}, like {@link parsePointsReplyFast}, for a reply
+ * straight from `JSON.parse` that nothing else holds: its page is sealed in place
+ * (`sealParsedEvents`: each record, with only `id`, `t` and `body`, checked and frozen where it
+ * is with its body, `-0` read as `0`, in a frozen array), so the deputy and the store need
+ * neither check nor copy it again. `undefined` when the reply is not valid or in doubt.
  */
 export function parseEventsReplyFast(
   json: unknown,
-): { items: WireEvent[]; next: string | null } | undefined {
+): { items: readonly WireEvent[]; next: string | null } | undefined {
   if (!isPlainRecord(json)) return undefined;
   const { items, next } = json;
   if (!Array.isArray(items) || !isCursorOrNull(next)) return undefined;
-  const out: WireEvent[] = new Array(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const event: unknown = items[i];
-    if (!isPlainRecord(event)) return undefined;
-    for (const key in event) {
-      if (key !== 'id' && key !== 't' && key !== 'body') return undefined;
-    }
-    const { id, t, body } = event;
-    if (
-      typeof id !== 'string' ||
-      id.length < 1 ||
-      id.length > MAX_EVENT_ID_LENGTH ||
-      !isWellFormedString(id) ||
-      !Number.isSafeInteger(t) ||
-      !isJsonValue(body)
-    ) {
-      return undefined;
-    }
-    out[i] = { id, t: t as number, body };
-  }
-  return { items: out, next };
+  const sealed = sealParsedEvents(items);
+  return sealed === undefined ? undefined : { items: sealed, next };
 }
 
 /** An error reply `{ error: { code, message } }` (read leniently: it only improves a message). */

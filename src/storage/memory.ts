@@ -32,6 +32,7 @@ import {
   encodeSyncState,
   encodeSyncWriteOptions,
   frozenPoint,
+  isSealedEvents,
 } from './validate.js';
 
 /**
@@ -167,12 +168,13 @@ const MAX_SPLICE = 50_000;
  * binary-searched bounds and a merge one sorted merge of the stored span it overlaps. Points are
  * stored frozen and shared with readers (no copy per read; writing to one throws), and so are
  * events: each is copied once on the way in into a deeply frozen record (the event and every
- * object and array of its body), and `readEvents` returns those records themselves, so writing
- * to a returned event or its body throws a `TypeError` in strict mode (the `items` array of a
- * page is a fresh, writable array). Sync state is copied on the way in and out. Either way
- * callers can never alter stored data. A sync write validates its data and its `syncState`
- * record first, then applies both without yielding, so either both are stored or neither. Not
- * persistent: the data lives as long as the object.
+ * object and array of its body; a page `httpPeer` already checked and froze is kept as it is),
+ * and `readEvents` returns those records themselves, so writing to a returned event or its body
+ * throws a `TypeError` in strict mode (the `items` array of a page is a fresh, writable array).
+ * Sync state is copied on the way in and out. Either way callers can never alter stored data. A
+ * sync write validates its data and its `syncState` record first, then applies both without
+ * yielding, so either both are stored or neither. Not persistent: the data lives as long as the
+ * object.
  *
  * @example
  * ```ts
@@ -277,21 +279,33 @@ export class MemoryStorageAdapter implements StorageAdapter {
   #insert(events: readonly EventRecord[]): number {
     // The events are valid (checked by the caller) and copying one cannot fail, so the ids are
     // claimed as the batch is read: a later duplicate in the batch finds its id taken.
-    const incoming: EventRecord[] = [];
-    let ascending = true;
+    // A sealed batch (see `isSealedEvents`) is already fresh, deeply frozen records: kept as is.
+    const sealed = isSealedEvents(events);
+    const ids = this.#eventIds;
+    const stored = this.#events;
+    let last = stored.at(-1);
+    let appended = 0;
+    // Records that do not sort after everything stored (rare: pages arrive in `(t, id)` order).
+    let rest: EventRecord[] | undefined;
     for (const event of events) {
-      if (this.#eventIds.has(event.id)) continue;
-      this.#eventIds.add(event.id);
-      const record = frozenEvent(event);
-      const previous = incoming[incoming.length - 1];
-      if (previous !== undefined && compareEvents(previous, record) > 0) ascending = false;
-      incoming.push(record);
+      const size = ids.size;
+      ids.add(event.id);
+      if (ids.size === size) continue;
+      const record = sealed ? event : frozenEvent(event);
+      if (rest === undefined && (last === undefined || compareEvents(record, last) > 0)) {
+        stored.push(record);
+        last = record;
+        appended++;
+      } else if (rest === undefined) {
+        rest = [record];
+      } else {
+        rest.push(record);
+      }
     }
-    if (incoming.length === 0) return 0;
-    // Pages arrive in `(t, id)` order: sort only when they do not.
-    if (!ascending) incoming.sort(compareEvents);
-    this.#events = mergeSorted(this.#events, incoming, compareEvents);
-    return incoming.length;
+    if (rest === undefined) return appended;
+    rest.sort(compareEvents);
+    this.#events = mergeSorted(stored, rest, compareEvents);
+    return appended + rest.length;
   }
 
   /** Declares items as trended locally, even before they have points. */
@@ -412,7 +426,8 @@ export class MemoryStorageAdapter implements StorageAdapter {
   /**
    * Inserts the events whose id is not stored yet (first of a batch wins), and writes
    * `options.syncState` with them; returns the count. Each stored event is a deeply frozen copy
-   * (the caller's objects are neither kept nor frozen).
+   * (the caller's objects are neither kept nor frozen), except for a page `httpPeer` returned:
+   * its records are already checked and deeply frozen, so they are kept as they are.
    */
   async insertEventsIfAbsent(
     events: readonly EventRecord[],

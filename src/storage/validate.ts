@@ -91,7 +91,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * @group Storage
  */
 export function isWellFormedString(value: string): boolean {
-  return !LONE_SURROGATE.test(value);
+  // `isWellFormed` is several times faster than the pattern, which stays for a non-string
+  // passed from JavaScript (tested as its text, as before).
+  return typeof value === 'string' ? value.isWellFormed() : !LONE_SURROGATE.test(value);
 }
 
 /**
@@ -487,6 +489,8 @@ export function assertEvent(event: unknown, where = 'event'): asserts event is E
  * @group Storage
  */
 export function assertEvents(events: unknown): asserts events is readonly EventRecord[] {
+  // A sealed batch was checked when it was sealed and nobody can have changed it since.
+  if (isSealedEvents(events)) return;
   if (!Array.isArray(events)) {
     throw new StorageError(
       'STORAGE_INVALID_RECORD',
@@ -494,6 +498,126 @@ export function assertEvents(events: unknown): asserts events is readonly EventR
     );
   }
   for (let i = 0; i < events.length; i++) assertEvent(events[i], `events[${i}]`);
+}
+
+/**
+ * The event arrays {@link sealParsedEvents} built: frozen arrays of frozen, valid events whose
+ * bodies are deeply frozen. Only that function adds to it (right after checking and freezing
+ * every record), and nothing it holds can change afterwards, so membership proves validity.
+ */
+const sealedEvents = new WeakSet<object>();
+
+/** A plain object without own keys: `for…in` over it lists what `Object.prototype` adds. */
+const EMPTY: object = Object.freeze({});
+
+/**
+ * Whether `events` is an array {@link sealParsedEvents} returned: every record in it is valid by
+ * the rules of {@link assertEvent}, has exactly the own keys `id`, `t` and `body`, holds no `-0`,
+ * and is deeply frozen, as is the array. A store may keep such records as they are (no copy) and
+ * a validator may skip them. Internal (not exported from the package).
+ */
+export function isSealedEvents(events: unknown): boolean {
+  return typeof events === 'object' && events !== null && sealedEvents.has(events);
+}
+
+/**
+ * Checks a JSON value by the rules of {@link assertJsonValue} and freezes it in place, turning
+ * `-0` into `0` on the way (as JSON text and every store do). Returns `false`, possibly after
+ * freezing part of it, when the value breaks a rule. A cycle cannot pass: it would nest deeper
+ * than {@link MAX_BODY_DEPTH}.
+ */
+function sealJsonNode(node: unknown, depth: number): boolean {
+  if (typeof node !== 'object') {
+    return (
+      typeof node === 'string' ||
+      typeof node === 'boolean' ||
+      (typeof node === 'number' && Number.isFinite(node))
+    );
+  }
+  if (node === null) return true;
+  if (depth > MAX_BODY_DEPTH) return false;
+  // Already frozen (not from JSON.parse, or met twice): a `-0` in it cannot be rewritten.
+  const frozen = Object.isFrozen(node);
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const child: unknown = node[i];
+      if (Object.is(child, -0)) {
+        if (frozen) return false;
+        node[i] = 0;
+      } else if (!sealJsonNode(child, depth + 1)) return false;
+    }
+  } else {
+    const proto = Object.getPrototypeOf(node);
+    if (proto !== Object.prototype && proto !== null) return false;
+    const record = node as Record<string, unknown>;
+    // `for…in` is `Object.keys` without an array per object here: the caller made sure no
+    // enumerable key is inherited from `Object.prototype`.
+    for (const key in record) {
+      const child = record[key];
+      if (Object.is(child, -0)) {
+        if (frozen) return false;
+        record[key] = 0;
+      } else if (!sealJsonNode(child, depth + 1)) return false;
+    }
+  }
+  if (!frozen) Object.freeze(node);
+  return true;
+}
+
+/**
+ * Checks records fresh from `JSON.parse` (a reply's page of events) by the read rules of the
+ * wire, which are those of {@link assertEvent} with no key other than `id`, `t` and `body`, and
+ * returns them sealed (see {@link isSealedEvents}): `records` itself, frozen, each record
+ * frozen in place with its body (`-0` read as `0`). Returns `undefined` when a record breaks a
+ * rule (the caller then finds and names the problem the slow way); the records may then be
+ * partly frozen.
+ *
+ * Only for values straight from `JSON.parse` that nothing else holds: their objects are plain,
+ * with data properties only (no getters, no proxies), which is what makes freezing them in place
+ * final. Anything else must go through {@link assertEvents} and be copied.
+ */
+export function sealParsedEvents(records: unknown[]): readonly EventRecord[] | undefined {
+  // An enumerable key on `Object.prototype` (a polluted prototype) would show in every `for…in`
+  // below: leave such a page to the slow path.
+  for (const _ in EMPTY) return undefined;
+  if (sealedEvents.has(records)) return records as readonly unknown[] as readonly EventRecord[];
+  // A frozen array is not JSON.parse's: its records could not be replaced by copies below.
+  if (Object.isFrozen(records)) return undefined;
+  for (let i = 0; i < records.length; i++) {
+    const record: unknown = records[i];
+    if (!isRecord(record)) return undefined;
+    // `for…in` sees an own `__proto__` key too (JSON.parse makes one), as the strict schema does.
+    for (const key in record) {
+      if (key !== 'id' && key !== 't' && key !== 'body') return undefined;
+    }
+    const { id, t, body } = record;
+    if (
+      typeof id !== 'string' ||
+      id.length < 1 ||
+      id.length > MAX_EVENT_ID_LENGTH ||
+      !id.isWellFormed() ||
+      !Number.isSafeInteger(t) ||
+      !sealJsonNode(body, 0)
+    ) {
+      return undefined;
+    }
+    if (Object.getPrototypeOf(record) === Object.prototype && !Object.isFrozen(record)) {
+      // The record itself becomes the event (no copy): it has exactly these keys; `-0` is 0.
+      if (Object.is(t, -0)) record.t = 0;
+      if (Object.is(body, -0)) record.body = 0;
+      Object.freeze(record);
+    } else {
+      records[i] = Object.freeze({
+        id,
+        t: (t as number) + 0,
+        body: (body === 0 ? 0 : body) as JsonValue,
+      });
+    }
+  }
+  // The array itself (JSON.parse's, nobody else's) becomes the sealed page.
+  Object.freeze(records);
+  sealedEvents.add(records);
+  return records as readonly unknown[] as readonly EventRecord[];
 }
 
 function syncError(message: string): StorageError {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PeerError } from '../../src/errors.js';
 import { httpPeer } from '../../src/peer/http-client.js';
 import type { RemotePeer } from '../../src/peer/types.js';
+import type { EventRecord } from '../../src/storage/types.js';
 import { listen, rawReply, ServerPool } from './helpers.js';
 
 const TOKEN = 'client-token-s3cret';
@@ -249,6 +250,24 @@ describe('httpPeer: malformed replies are PEER_BAD_REPLY (permanent)', () => {
     ];
     const { peer } = await fake(() => [200, { items, next: null }]);
     await expect(peer.readEvents(W, { limit: 10 })).resolves.toEqual({ items, next: null });
+  });
+
+  it('returns events deeply frozen (so a store keeps them without a copy), -0 read as 0', async () => {
+    const { peer } = await fake(() => [
+      200,
+      '{"items":[{"id":"a","t":150,"body":{"list":[1,{"x":-0}]}}],"next":null}',
+    ]);
+    const page = await peer.readEvents(W, { limit: 10 });
+    const event = page.items[0] as EventRecord;
+    const body = event.body as { list: [number, { x: number }] };
+    expect(page.items).toEqual([{ id: 'a', t: 150, body: { list: [1, { x: 0 }] } }]);
+    expect(Object.is(body.list[1].x, 0)).toBe(true);
+    for (const frozen of [page.items, event, body, body.list, body.list[1]]) {
+      expect(Object.isFrozen(frozen)).toBe(true);
+    }
+    expect(() => {
+      (body.list as unknown[]).push(2);
+    }).toThrow(TypeError);
   });
 
   it('detects a remote that cycles cursors and re-sends records', async () => {

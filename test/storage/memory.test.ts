@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { isEdgeHaError, StorageError } from '../../src/errors.js';
 import { MemoryStorageAdapter } from '../../src/storage/memory.js';
 import type { EventRecord, JsonValue } from '../../src/storage/types.js';
+import { isSealedEvents, sealParsedEvents } from '../../src/storage/validate.js';
 
 const ALL = { from: 0, to: 1_000_000 };
 
@@ -163,5 +164,25 @@ describe('MemoryStorageAdapter', () => {
     const again = await storage.readEvents(ALL, { limit: 10 });
     expect(again.items[1]).toBe(b);
     expect(again.items[1]?.body).toEqual({ list: [1, { x: 0 }], ['__proto__']: { own: true } });
+  });
+
+  test('keeps a sealed page (checked and frozen by httpPeer) as it is, and still checks others', async () => {
+    await using storage = new MemoryStorageAdapter();
+    const sealed = sealParsedEvents(
+      JSON.parse('[{"id":"b","t":2,"body":{"k":[1]}},{"id":"a","t":1,"body":null}]'),
+    );
+    expect(sealed).toBeDefined();
+    expect(isSealedEvents(sealed)).toBe(true);
+    expect(await storage.insertEventsIfAbsent(sealed ?? [])).toBe(2);
+    const page = await storage.readEvents(ALL, { limit: 10 });
+    // Out of order in the page: stored sorted, the records themselves.
+    expect(page.items[0]).toBe(sealed?.[1]);
+    expect(page.items[1]).toBe(sealed?.[0]);
+    // An array of the same records that is not the sealed one is checked (and copied) again.
+    const copy = [...(sealed ?? []), { id: 'c', t: 3, body: Number.NaN }];
+    await expect(storage.insertEventsIfAbsent(copy)).rejects.toMatchObject({
+      code: 'STORAGE_INVALID_RECORD',
+    });
+    expect((await storage.readEvents(ALL, { limit: 10 })).items).toHaveLength(2);
   });
 });
