@@ -57,6 +57,45 @@ export interface BenchResult {
   readonly notes: readonly string[];
 }
 
+/** The record of one run of `bench/run.ts`, as written to `bench/results.json`. */
+export interface BenchRecord {
+  /** When the run started (ISO 8601). */
+  readonly date: string;
+  readonly durationMs: number;
+  readonly mode: 'quick' | 'full';
+  /** Whether every benchmark ran, at full size, without a crash. */
+  readonly complete: boolean;
+  /** The command that reproduces the run. */
+  readonly command: string;
+  readonly node: string;
+  readonly machine: {
+    readonly cpu: string;
+    readonly cores: number;
+    readonly memoryMiB: number;
+    readonly platform: string;
+    readonly loadAverageAtStart: readonly number[];
+  };
+  readonly benchmarks: Readonly<
+    Record<
+      string,
+      {
+        readonly title: string;
+        readonly quick: boolean;
+        /** The 1-minute load average when the benchmark started. */
+        readonly loadAverage: number;
+        readonly durationMs: number;
+        readonly table: readonly (readonly string[])[];
+        readonly figures: Readonly<Record<string, Figure>>;
+        readonly targets: readonly BenchTarget[];
+        readonly notes: readonly string[];
+      }
+    >
+  >;
+  /** Benchmarks that crashed, with their stack. */
+  readonly failures: Readonly<Record<string, string>>;
+  readonly summary: { readonly targets: number; readonly passed: number; readonly missed: number };
+}
+
 /** Builds a {@link BenchTarget} and evaluates it. */
 export function target(
   id: string,
