@@ -190,6 +190,13 @@ interface PagePosition {
   readonly cursor: string | undefined;
 }
 
+/** Where a paged read of events stands: the cursor, the last event applied, the progress. */
+interface EventsPosition {
+  readonly cursor: string | undefined;
+  readonly after: EventPosition | null;
+  readonly through: number;
+}
+
 interface RunContext {
   readonly signal: AbortSignal;
   readonly startedAt: number;
@@ -1563,61 +1570,88 @@ export class Deputy extends EventEmitter<DeputyEvents> {
     source: RemotePeer,
     progress: Map<number, number>,
   ): Promise<void> {
-    const start = read.from;
     const what = `readEvents of gap ${gap.id} ${formatWindow(read)} from ${source.label}`;
     const guard = new PageGuard(this.#pageSize, this.#maxShortPages, what);
-    let cursor: string | undefined;
-    let after: EventPosition | null = null;
-    let through = start;
-    for (;;) {
-      const request =
-        cursor === undefined ? { limit: this.#pageSize } : { limit: this.#pageSize, cursor };
-      const raw = await this.#callPeer(context, source, 'readEvents', null, (peer, signal) =>
-        peer.readEvents(read, request, { signal }),
-      );
-      if (context.signal.aborted) return;
-      const page = validateEventsPage(raw, read, this.#pageSize, after, what);
-      const added = recordEventIds(context.eventIds, page.items, what);
-      context.served.add(source.label);
-      const final = page.next === null;
-      const last = page.items[page.items.length - 1];
-      // Events sharing the last timestamp may continue on the next page: resume at that time.
-      const next = final ? read.to : last === undefined ? through : last.t;
-      const write = this.#progressWrite(
+    let position: EventsPosition | undefined = {
+      cursor: undefined,
+      after: null,
+      through: read.from,
+    };
+    while (position !== undefined) {
+      // One page per call, as for points: the waiting loop holds no page.
+      position = await this.#receiveEventsPage(
         context,
-        EVENTS_PROGRESS_NAME,
-        new Map(progress).set(gap.id, next),
+        { gap, read, source, progress, guard, what },
+        position,
       );
-      if (page.items.length > 0) {
-        let inserted: number;
-        try {
-          inserted = await this.#storage.insertEventsIfAbsent(page.items, { syncState: write });
-        } catch (error) {
-          // Not applied: the run has not received these ids after all.
-          for (const id of added) context.eventIds.delete(id);
-          throw error;
-        }
-        this.#counters.eventsInserted += inserted;
-        this.#count('eventsApplied', inserted, { mode: gap.mode });
-      } else if (next > through) {
-        await this.#storage.writeSyncState(write.key, write.value);
-      }
-      progress.set(gap.id, next);
-      through = next;
-      if (last !== undefined) after = { t: last.t, id: last.id };
-      const bytes = approxEventsJsonBytes(page.items);
-      this.#counters.events += page.items.length;
-      this.#counters.pages++;
-      this.#counters.bytes += bytes;
-      this.#count('eventsReceived', page.items.length);
-      this.#count('pages', 1);
-      this.#count('bytesReceived', bytes);
-      this.#currentGap = gap;
-      this.#emitProgress();
-      if (final) return;
-      guard.check(page.items.length, bytes, page.next, cursor);
-      cursor = page.next as string;
     }
+  }
+
+  /**
+   * Reads, checks and applies one page of events from `position`; resolves with the position of
+   * the next page, or `undefined` when the read is complete or the run cancelled.
+   */
+  async #receiveEventsPage(
+    context: RunContext,
+    at: {
+      readonly gap: SyncGap;
+      readonly read: TimeWindow;
+      readonly source: RemotePeer;
+      readonly progress: Map<number, number>;
+      readonly guard: PageGuard;
+      readonly what: string;
+    },
+    position: EventsPosition,
+  ): Promise<EventsPosition | undefined> {
+    const { gap, read, source, progress, guard, what } = at;
+    const { cursor, through } = position;
+    let after = position.after;
+    const request =
+      cursor === undefined ? { limit: this.#pageSize } : { limit: this.#pageSize, cursor };
+    const raw = await this.#callPeer(context, source, 'readEvents', null, (peer, signal) =>
+      peer.readEvents(read, request, { signal }),
+    );
+    if (context.signal.aborted) return undefined;
+    const page = validateEventsPage(raw, read, this.#pageSize, after, what);
+    const added = recordEventIds(context.eventIds, page.items, what);
+    context.served.add(source.label);
+    const final = page.next === null;
+    const last = page.items[page.items.length - 1];
+    // Events sharing the last timestamp may continue on the next page: resume at that time.
+    const next = final ? read.to : last === undefined ? through : last.t;
+    const write = this.#progressWrite(
+      context,
+      EVENTS_PROGRESS_NAME,
+      new Map(progress).set(gap.id, next),
+    );
+    if (page.items.length > 0) {
+      let inserted: number;
+      try {
+        inserted = await this.#storage.insertEventsIfAbsent(page.items, { syncState: write });
+      } catch (error) {
+        // Not applied: the run has not received these ids after all.
+        for (const id of added) context.eventIds.delete(id);
+        throw error;
+      }
+      this.#counters.eventsInserted += inserted;
+      this.#count('eventsApplied', inserted, { mode: gap.mode });
+    } else if (next > through) {
+      await this.#storage.writeSyncState(write.key, write.value);
+    }
+    progress.set(gap.id, next);
+    if (last !== undefined) after = { t: last.t, id: last.id };
+    const bytes = approxEventsJsonBytes(page.items);
+    this.#counters.events += page.items.length;
+    this.#counters.pages++;
+    this.#counters.bytes += bytes;
+    this.#count('eventsReceived', page.items.length);
+    this.#count('pages', 1);
+    this.#count('bytesReceived', bytes);
+    this.#currentGap = gap;
+    this.#emitProgress();
+    if (final) return undefined;
+    guard.check(page.items.length, bytes, page.next, cursor);
+    return { cursor: page.next as string, after, through: next };
   }
 }
 
