@@ -106,6 +106,24 @@ function frozenEvent(event: EventRecord): EventRecord {
 }
 
 /** Sorts by `t` and keeps the last point of each timestamp (input order decides ties). */
+/**
+ * The points of a sync write as the store keeps them: frozen, with only `t`, `v` and `q`, sorted
+ * by `t`. A batch of points that already are (frozen points read from a store, in order: what a
+ * back-fill from another memory store hands over) is returned as it is, without a copy; the store
+ * never keeps the array itself, only its elements.
+ */
+function storablePoints(points: readonly Point[]): readonly Point[] {
+  let previous = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < points.length; i++) {
+    const point = points[i] as Point;
+    if (point.t <= previous || frozenPoint(point) !== point) {
+      return points.map(frozenPoint).sort(compareTimes);
+    }
+    previous = point.t;
+  }
+  return points;
+}
+
 function sortLastWins(points: readonly Point[]): Point[] {
   const byT = new Map<number, Point>();
   for (const point of points) {
@@ -241,7 +259,13 @@ export class MemoryStorageAdapter implements StorageAdapter {
   }
 
   /** Replaces `series[start, end)` of `item` with `incoming`. */
-  #splice(item: string, series: Point[], start: number, end: number, incoming: Point[]): void {
+  #splice(
+    item: string,
+    series: Point[],
+    start: number,
+    end: number,
+    incoming: readonly Point[],
+  ): void {
     if (end - start + incoming.length < MAX_SPLICE) {
       series.splice(start, end - start, ...incoming);
     } else {
@@ -250,7 +274,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
   }
 
   /** Writes the points (sorted, frozen, unique `t`) at timestamps `item` has no point at yet. */
-  #mergeAbsent(item: string, incoming: Point[]): number {
+  #mergeAbsent(item: string, incoming: readonly Point[]): number {
     const series = this.#seriesOf(item);
     const first = incoming[0];
     const last = incoming.at(-1);
@@ -362,7 +386,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
     assertPointsInWindow(points, window, 'replacePoints');
     const record = encodeSyncWriteOptions(options, 'replacePoints');
     const series = this.#seriesOf(item);
-    const incoming = points.map(frozenPoint).sort(compareTimes);
+    const incoming = storablePoints(points);
     const start = lowerBound(series, (p) => p.t - window.from);
     const end = lowerBound(series, (p) => p.t - window.to);
     this.#splice(item, series, start, end, incoming);
@@ -384,7 +408,7 @@ export class MemoryStorageAdapter implements StorageAdapter {
     assertWindow(window);
     assertPointsInWindow(points, window, 'mergePoints');
     const record = encodeSyncWriteOptions(options, 'mergePoints');
-    const written = this.#mergeAbsent(item, points.map(frozenPoint).sort(compareTimes));
+    const written = this.#mergeAbsent(item, storablePoints(points));
     this.#writeSync(record);
     return written;
   }
