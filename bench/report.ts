@@ -42,7 +42,8 @@ function table(rows: readonly (readonly string[])[]): string {
 function shown(t: BenchTarget, value: number): string {
   const number =
     t.unit === '×' ? value.toFixed(2) : Math.abs(value) >= 100 ? fmt(value) : value.toFixed(2);
-  return t.unit === '×' ? `${number}×` : `${number} ${t.unit}`;
+  if (t.unit === '×') return `${number}×`;
+  return t.unit === '' ? number : `${number} ${t.unit}`;
 }
 
 /** The result column of a target. */
