@@ -184,6 +184,19 @@ interface RoutedPart {
 }
 
 /** Per-run mutable data. */
+/** What a paged read of (part of) a gap reads, from where, and what it keeps up to date. */
+interface GapRead {
+  readonly gap: SyncGap;
+  /** The part of the gap this read covers. */
+  readonly read: TimeWindow;
+  readonly source: RemotePeer;
+  /** The run's progress per gap id, moved with every page applied. */
+  readonly progress: Map<number, number>;
+  readonly guard: PageGuard;
+  /** The read, in words, for error messages. */
+  readonly what: string;
+}
+
 /** Where a paged read of one item's gap stands: the first timestamp not yet applied, and the cursor. */
 interface PagePosition {
   readonly current: number;
@@ -1478,15 +1491,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
    */
   async #syncPointsPage(
     context: RunContext,
-    at: {
-      readonly item: string;
-      readonly gap: SyncGap;
-      readonly read: TimeWindow;
-      readonly source: RemotePeer;
-      readonly progress: Map<number, number>;
-      readonly guard: PageGuard;
-      readonly what: string;
-    },
+    at: GapRead & { readonly item: string },
     position: PagePosition,
   ): Promise<PagePosition | undefined> {
     const { item, gap, read, source, progress, guard, what } = at;
@@ -1593,14 +1598,7 @@ export class Deputy extends EventEmitter<DeputyEvents> {
    */
   async #receiveEventsPage(
     context: RunContext,
-    at: {
-      readonly gap: SyncGap;
-      readonly read: TimeWindow;
-      readonly source: RemotePeer;
-      readonly progress: Map<number, number>;
-      readonly guard: PageGuard;
-      readonly what: string;
-    },
+    at: GapRead,
     position: EventsPosition,
   ): Promise<EventsPosition | undefined> {
     const { gap, read, source, progress, guard, what } = at;

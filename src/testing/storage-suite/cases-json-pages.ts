@@ -54,6 +54,35 @@ function rejection(call: Promise<unknown>): Promise<unknown> {
   );
 }
 
+/**
+ * Asserts that each of `calls` rejects the record read `records` (the inputs are invalid) and
+ * that the JSON read `json` rejects it with the same code.
+ */
+async function sameRejections(
+  adapter: StorageAdapter,
+  records: 'readPoints' | 'readEvents',
+  json: JsonMethod,
+  calls: readonly (readonly unknown[])[],
+): Promise<void> {
+  for (const args of calls) {
+    const call = (method: string): Promise<unknown> =>
+      rejection(
+        Reflect.apply(
+          Reflect.get(adapter, method) as (...a: unknown[]) => Promise<unknown>,
+          adapter,
+          [...args],
+        ),
+      );
+    const expected = await call(records);
+    assert.equal(typeof expected, 'string', `${showCall(records, args)} must reject`);
+    assert.equal(
+      await call(json),
+      expected,
+      `${showCall(json, args)} must reject as ${showCall(records, args)} does (${String(expected)})`,
+    );
+  }
+}
+
 /** Parses a {@link JsonPage}'s text, failing with the call named when it is not a JSON array. */
 function parsed(page: JsonPage, call: string): unknown[] {
   assert.equal(typeof page?.json, 'string', `${call} must resolve with { json: string, … }`);
@@ -179,17 +208,7 @@ add('json pages', 'readPointsJson rejects what readPoints rejects', async ({ ada
     ['i', ALL, { limit: 0 }],
     ['i', ALL, { limit: 1, cursor: 'not a cursor' }],
   ];
-  for (const args of bad) {
-    const expected = await rejection(adapter.readPoints(...args));
-    assert.equal(typeof expected, 'string', `${showCall('readPoints', args)} must reject`);
-    const read = adapter.readPointsJson as NonNullable<StorageAdapter['readPointsJson']>;
-    const actual = await rejection(read.apply(adapter, args));
-    assert.equal(
-      actual,
-      expected,
-      `${showCall('readPointsJson', args)} must reject as ${showCall('readPoints', args)} does (${String(expected)})`,
-    );
-  }
+  await sameRejections(adapter, 'readPoints', method, bad);
 });
 
 add('json pages', 'readEventsJson pages equal readEvents pages', async ({ adapter }) => {
@@ -255,17 +274,7 @@ add('json pages', 'readEventsJson rejects what readEvents rejects', async ({ ada
     [ALL, { limit: 100_001 }],
     [ALL, { limit: 1, cursor: 'not a cursor' }],
   ];
-  for (const args of bad) {
-    const expected = await rejection(adapter.readEvents(...args));
-    assert.equal(typeof expected, 'string', `${showCall('readEvents', args)} must reject`);
-    const read = adapter.readEventsJson as NonNullable<StorageAdapter['readEventsJson']>;
-    const actual = await rejection(read.apply(adapter, args));
-    assert.equal(
-      actual,
-      expected,
-      `${showCall('readEventsJson', args)} must reject as ${showCall('readEvents', args)} does (${String(expected)})`,
-    );
-  }
+  await sameRejections(adapter, 'readEvents', method, bad);
 });
 
 /** The cases of this file, in order. */
