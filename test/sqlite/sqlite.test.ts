@@ -309,6 +309,40 @@ describe('openSqliteStorage', () => {
     expect(await codeOf(storage.readPoints('i', ALL, { limit: 1 }))).toBe('STORAGE_BACKEND');
   });
 
+  test('the JSON page reads report a corrupt value tag or body as the record reads do', async () => {
+    await using storage = openSqliteStorage(file, { readChunkRows: 2 });
+    await storage.appendPoints('i', [
+      { t: 1, v: 1 },
+      { t: 2, v: 2 },
+      { t: 3, v: 3 },
+    ]);
+    await storage.insertEventsIfAbsent([
+      { id: 'a', t: 1, body: 'a' },
+      { id: 'b', t: 1, body: { ok: true } },
+      { id: 'c', t: 2, body: 'c' },
+    ]);
+    const raw = new Database(file);
+    raw.exec(
+      "UPDATE points SET vt = 9 WHERE t = 3; UPDATE events SET body = '{not json' WHERE id = 'c'",
+    );
+    raw.close();
+    for (const limit of [1, 10]) {
+      // In one step (limit 1) and in chunks on the reader connection (limit 10).
+      const points = storage.readPointsJson('i', ALL, { limit });
+      const events = storage.readEventsJson(ALL, { limit });
+      if (limit === 1) {
+        expect(JSON.parse((await points).json)).toEqual([{ t: 1, v: 1 }]);
+        expect(JSON.parse((await events).json)).toEqual([{ id: 'a', t: 1, body: 'a' }]);
+        continue;
+      }
+      const pointsError = await points.catch((error: unknown) => error);
+      expect(pointsError).toMatchObject({ code: 'STORAGE_BACKEND' });
+      expect((pointsError as Error).message).toMatch(/t=3 has an unknown value type tag 9/);
+      expect(await codeOf(events)).toBe('STORAGE_BACKEND');
+      expect(await codeOf(storage.readEvents(ALL, { limit }))).toBe('STORAGE_BACKEND');
+    }
+  });
+
   test('two adapters on one file see each other’s writes', async () => {
     await using a = openSqliteStorage(file);
     await using b = openSqliteStorage(file, { synchronous: 'FULL', busyTimeoutMs: 1000 });
