@@ -166,6 +166,34 @@ describe('MemoryStorageAdapter', () => {
     expect(again.items[1]?.body).toEqual({ list: [1, { x: 0 }], ['__proto__']: { own: true } });
   });
 
+  test('a sync write of frozen ascending points keeps them; other batches are copied and sorted', async () => {
+    await using source = new MemoryStorageAdapter();
+    await source.appendPoints('i', [
+      { t: 1, v: 1 },
+      { t: 2, v: 'two', q: 3 },
+      { t: 3, v: null },
+    ]);
+    const read = (await source.readPoints('i', ALL, { limit: 10 })).items;
+    await using local = new MemoryStorageAdapter();
+    await local.replacePoints('i', ALL, read);
+    const kept = (await local.readPoints('i', ALL, { limit: 10 })).items;
+    expect(kept).toEqual(read);
+    for (let i = 0; i < read.length; i++) expect(kept[i]).toBe(read[i]);
+    // Frozen but out of order: stored sorted; plain objects: stored as frozen copies.
+    const reversed = [...read].reverse();
+    expect(await local.mergePoints('j', ALL, reversed)).toBe(3);
+    expect((await local.readPoints('j', ALL, { limit: 10 })).items.map((p) => p.t)).toEqual([
+      1, 2, 3,
+    ]);
+    const plain = [{ t: 5, v: 5 }];
+    await local.replacePoints('k', ALL, plain);
+    const stored = (await local.readPoints('k', ALL, { limit: 10 })).items[0];
+    expect(stored).not.toBe(plain[0]);
+    expect(Object.isFrozen(stored)).toBe(true);
+    plain[0] = { t: 5, v: 6 };
+    expect((await local.readPoints('k', ALL, { limit: 10 })).items).toEqual([{ t: 5, v: 5 }]);
+  });
+
   test('keeps a sealed page (checked and frozen by httpPeer) as it is, and still checks others', async () => {
     await using storage = new MemoryStorageAdapter();
     const sealed = sealParsedEvents(
