@@ -15,7 +15,8 @@ import {
   snapshotFamilies,
 } from '../ops/metrics.js';
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from '../ops/prometheus.js';
-import type { JsonPage, Page, Point, StorageAdapter, TimeWindow } from '../storage/types.js';
+import { jsonPageOf } from '../storage/json-page.js';
+import type { JsonPage, Point, StorageAdapter, TimeWindow } from '../storage/types.js';
 import { MAX_PAGE_LIMIT } from '../storage/validate.js';
 import { helloGaps } from './gaps.js';
 import { PEER_PROTOCOL_VERSION } from './types.js';
@@ -513,14 +514,6 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
     }
   }
 
-  /** A page as {@link JsonPage}: the adapter's own JSON read when it has one, else encoded here. */
-  function asJson<T>(page: Promise<Page<T>>): Promise<JsonPage> {
-    return page.then((p) => ({
-      json: JSON.stringify(p.items),
-      count: p.items.length,
-      next: p.next,
-    }));
-  }
   const tokenHash = sha256(token);
   // Without a write token, compare against a random secret nobody knows: same work, never a match.
   const writeTokenHash =
@@ -653,7 +646,7 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
       const { item, window, limit, cursor } = parsed.data;
       const read = (max: number): Promise<JsonPage> =>
         storage.readPointsJson === undefined
-          ? asJson(storage.readPoints(item, window, { limit: max, cursor }))
+          ? storage.readPoints(item, window, { limit: max, cursor }).then(jsonPageOf)
           : storage.readPointsJson(item, window, { limit: max, cursor });
       const page = await fromStorage(read(Math.min(limit, maxPageLimit)));
       if (page.count === 0 && page.next === null && cursor === undefined) {
@@ -674,7 +667,7 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerHandler {
     const { window, limit, cursor } = parsed.data;
     const read = (max: number): Promise<JsonPage> =>
       storage.readEventsJson === undefined
-        ? asJson(storage.readEvents(window, { limit: max, cursor }))
+        ? storage.readEvents(window, { limit: max, cursor }).then(jsonPageOf)
         : storage.readEventsJson(window, { limit: max, cursor });
     return servePage(read, await fromStorage(read(Math.min(limit, maxPageLimit))));
   }

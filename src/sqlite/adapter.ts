@@ -6,6 +6,7 @@ import {
   encodeEventCursor,
   encodePointCursor,
 } from '../storage/cursor.js';
+import { jsonPageOf } from '../storage/json-page.js';
 import type {
   EventRecord,
   JsonPage,
@@ -175,7 +176,7 @@ const EVENT_AFTER_SQL = 'SELECT 1 FROM events WHERE (t, id) > (?, ?) AND t < ? L
 type PointsJsonRow = [json: string, count: number, last: number | null];
 /** A JSON event chunk as read: `[json array text, rows]`. */
 type EventsJsonRow = [json: string, count: number];
-/** An event's key: `[t, id]`. */
+/** An event's key as read: `[t, id]`. */
 type EventKeyRow = [t: number, id: string];
 
 /** One chunk of a JSON page read, with the key of its last record (to read on after it). */
@@ -183,6 +184,29 @@ interface JsonChunk<K> {
   readonly json: string;
   readonly count: number;
   readonly last: K | undefined;
+}
+
+/** An event's key, as the cursor holds it. */
+interface EventKey {
+  readonly t: number;
+  readonly id: string;
+}
+
+/**
+ * The {@link JsonPage} of a read's chunks: their texts joined, and the cursor after the last
+ * record when the page is full and `follows(last)` says a record comes after it.
+ */
+function finishJsonPage<K>(
+  chunks: readonly JsonChunk<K>[],
+  limit: number,
+  follows: (last: K) => boolean,
+  cursor: (last: K) => string,
+): JsonPage {
+  let count = 0;
+  for (const chunk of chunks) count += chunk.count;
+  const last = chunks[chunks.length - 1]?.last;
+  const more = count === limit && last !== undefined && follows(last);
+  return { json: joinJsonChunks(chunks), count, next: more ? cursor(last) : null };
 }
 
 /** Joins the array texts of `chunks` into one JSON array text. */
@@ -709,14 +733,7 @@ export class SqliteStorageAdapter implements StorageAdapter {
    * them, from one snapshot of the file.
    */
   async readPoints(item: string, window: TimeWindow, page: PageRequest): Promise<Page<Point>> {
-    const from = this.#run('read points', () => {
-      assertItemId(item);
-      assertWindow(window);
-      assertPageRequest(page);
-      return page.cursor === undefined
-        ? window.from
-        : decodePointCursor(page.cursor, item, window) + 1;
-    });
+    const from = this.#pointsFrom(item, window, page);
     const toPoints = (rows: PointRow[]): Point[] => {
       const points: Point[] = new Array(rows.length);
       for (let i = 0; i < rows.length; i++) points[i] = fromRow(rows[i] as PointRow);
@@ -744,53 +761,34 @@ export class SqliteStorageAdapter implements StorageAdapter {
    * fall back to `readPoints`, which reports the row.
    */
   async readPointsJson(item: string, window: TimeWindow, page: PageRequest): Promise<JsonPage> {
-    const from = this.#run('read points', () => {
-      assertItemId(item);
-      assertWindow(window);
-      assertPageRequest(page);
-      return page.cursor === undefined
-        ? window.from
-        : decodePointCursor(page.cursor, item, window) + 1;
-    });
-    const chunk = (row: PointsJsonRow): JsonChunk<number> => ({
-      json: row[0],
-      count: row[1],
-      last: row[2] ?? undefined,
-    });
-    try {
-      return await this.#read<JsonChunk<number>, JsonPage>(
-        'read points',
-        page.limit,
-        (c) => c.count,
-        (stmt, n) => chunk(stmt.readPointsJson.get(item, from, window.to, n) as PointsJsonRow),
-        (stmt, previous, n) =>
-          chunk(
-            stmt.readPointsJson.get(
-              item,
-              (previous.last as number) + 1,
-              window.to,
-              n,
-            ) as PointsJsonRow,
-          ),
-        (stmt, chunks) => {
-          const count = chunks.reduce((sum, c) => sum + c.count, 0);
-          const last = chunks[chunks.length - 1]?.last;
-          const more =
-            count === page.limit &&
-            last !== undefined &&
-            stmt.pointAfter.get(item, last, window.to) !== undefined;
-          return {
-            json: joinJsonChunks(chunks),
-            count,
-            next: more ? encodePointCursor(item, window, last) : null,
-          };
-        },
-      );
-    } catch (error) {
-      if (!isEdgeHaError(error, 'STORAGE_BACKEND')) throw error;
-      const rows = await this.readPoints(item, window, page);
-      return { json: JSON.stringify(rows.items), count: rows.items.length, next: rows.next };
-    }
+    const from = this.#pointsFrom(item, window, page);
+    const read = (stmt: PageStatements, start: number, n: number): JsonChunk<number> => {
+      const [json, count, last] = stmt.readPointsJson.get(
+        item,
+        start,
+        window.to,
+        n,
+      ) as PointsJsonRow;
+      return { json, count, last: last ?? undefined };
+    };
+    return this.#jsonOrRecords(
+      () =>
+        this.#read<JsonChunk<number>, JsonPage>(
+          'read points',
+          page.limit,
+          (c) => c.count,
+          (stmt, n) => read(stmt, from, n),
+          (stmt, previous, n) => read(stmt, (previous.last as number) + 1, n),
+          (stmt, chunks) =>
+            finishJsonPage(
+              chunks,
+              page.limit,
+              (last) => stmt.pointAfter.get(item, last, window.to) !== undefined,
+              (last) => encodePointCursor(item, window, last),
+            ),
+        ),
+      () => this.readPoints(item, window, page),
+    );
   }
 
   /**
@@ -845,11 +843,7 @@ export class SqliteStorageAdapter implements StorageAdapter {
    * them, from one snapshot of the file.
    */
   async readEvents(window: TimeWindow, page: PageRequest): Promise<Page<EventRecord>> {
-    const start = this.#run('read events', () => {
-      assertWindow(window);
-      assertPageRequest(page);
-      return page.cursor === undefined ? undefined : decodeEventCursor(page.cursor, window);
-    });
+    const start = this.#eventsAfter(window, page);
     const toEvents = (rows: EventRow[]): EventRecord[] => {
       const events: EventRecord[] = new Array(rows.length);
       for (let i = 0; i < rows.length; i++) events[i] = eventFromRow(rows[i] as EventRow);
@@ -883,56 +877,80 @@ export class SqliteStorageAdapter implements StorageAdapter {
    * reports it.
    */
   async readEventsJson(window: TimeWindow, page: PageRequest): Promise<JsonPage> {
-    const start = this.#run('read events', () => {
-      assertWindow(window);
-      assertPageRequest(page);
-      return page.cursor === undefined ? undefined : decodeEventCursor(page.cursor, window);
-    });
+    const start = this.#eventsAfter(window, page);
     /** Reads `n` events after `key` (from the window's start without one) as one chunk. */
     const read = (
       stmt: PageStatements,
-      key: { readonly t: number; readonly id: string } | undefined,
+      key: EventKey | undefined,
       n: number,
-    ): JsonChunk<EventKeyRow> => {
+    ): JsonChunk<EventKey> => {
       const [json, count] = (
         key === undefined
           ? stmt.readEventsJson.get(window.from, window.to, n)
           : stmt.readEventsAfterJson.get(key.t, key.id, window.to, n)
       ) as EventsJsonRow;
-      const last =
-        count === 0
-          ? undefined
-          : ((key === undefined
-              ? stmt.eventKeyAt.get(window.from, window.to, count - 1)
-              : stmt.eventKeyAfterAt.get(key.t, key.id, window.to, count - 1)) as EventKeyRow);
-      return { json, count, last };
+      if (count === 0) return { json, count, last: undefined };
+      const [t, id] = (
+        key === undefined
+          ? stmt.eventKeyAt.get(window.from, window.to, count - 1)
+          : stmt.eventKeyAfterAt.get(key.t, key.id, window.to, count - 1)
+      ) as EventKeyRow;
+      return { json, count, last: { t, id } };
     };
-    const keyOf = (row: EventKeyRow): { t: number; id: string } => ({ t: row[0], id: row[1] });
+    return this.#jsonOrRecords(
+      () =>
+        this.#read<JsonChunk<EventKey>, JsonPage>(
+          'read events',
+          page.limit,
+          (c) => c.count,
+          (stmt, n) => read(stmt, start, n),
+          (stmt, previous, n) => read(stmt, previous.last, n),
+          (stmt, chunks) =>
+            finishJsonPage(
+              chunks,
+              page.limit,
+              (last) => stmt.eventAfter.get(last.t, last.id, window.to) !== undefined,
+              (last) => encodeEventCursor(window, last.t, last.id),
+            ),
+        ),
+      () => this.readEvents(window, page),
+    );
+  }
+
+  /** The first `t` a page of `item`'s points starts at, once the arguments are checked. */
+  #pointsFrom(item: string, window: TimeWindow, page: PageRequest): number {
+    return this.#run('read points', () => {
+      assertItemId(item);
+      assertWindow(window);
+      assertPageRequest(page);
+      return page.cursor === undefined
+        ? window.from
+        : decodePointCursor(page.cursor, item, window) + 1;
+    });
+  }
+
+  /** The event a page of events starts after (none: the window's start), once checked. */
+  #eventsAfter(window: TimeWindow, page: PageRequest): EventKey | undefined {
+    return this.#run('read events', () => {
+      assertWindow(window);
+      assertPageRequest(page);
+      return page.cursor === undefined ? undefined : decodeEventCursor(page.cursor, window);
+    });
+  }
+
+  /**
+   * A JSON page read, or, when SQLite fails it (a stored row it cannot encode), the record read
+   * `records` encoded here: that read reports a corrupt row by name.
+   */
+  async #jsonOrRecords<T>(
+    json: () => Promise<JsonPage>,
+    records: () => Promise<Page<T>>,
+  ): Promise<JsonPage> {
     try {
-      return await this.#read<JsonChunk<EventKeyRow>, JsonPage>(
-        'read events',
-        page.limit,
-        (c) => c.count,
-        (stmt, n) => read(stmt, start, n),
-        (stmt, previous, n) => read(stmt, keyOf(previous.last as EventKeyRow), n),
-        (stmt, chunks) => {
-          const count = chunks.reduce((sum, c) => sum + c.count, 0);
-          const last = chunks[chunks.length - 1]?.last;
-          const more =
-            count === page.limit &&
-            last !== undefined &&
-            stmt.eventAfter.get(last[0], last[1], window.to) !== undefined;
-          return {
-            json: joinJsonChunks(chunks),
-            count,
-            next: more && last !== undefined ? encodeEventCursor(window, last[0], last[1]) : null,
-          };
-        },
-      );
+      return await json();
     } catch (error) {
       if (!isEdgeHaError(error, 'STORAGE_BACKEND')) throw error;
-      const rows = await this.readEvents(window, page);
-      return { json: JSON.stringify(rows.items), count: rows.items.length, next: rows.next };
+      return jsonPageOf(await records());
     }
   }
 
