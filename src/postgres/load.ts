@@ -7,6 +7,7 @@
 
 import { createRequire } from 'node:module';
 import { StorageError } from '../errors.js';
+import { loadOptionalPeer } from '../optional-peer.js';
 import type { PostgresPoolLike } from './types.js';
 
 /** The part of the `pg` module the adapter uses. */
@@ -29,20 +30,13 @@ const INSTALL_HINT =
  * module to `STORAGE_DEPENDENCY_MISSING`.
  */
 export function loadPg(load: (id: string) => unknown = createRequire(import.meta.url)): PgModule {
-  let loaded: unknown;
-  try {
-    loaded = load('pg');
-  } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
-      throw new StorageError('STORAGE_DEPENDENCY_MISSING', INSTALL_HINT, { cause: error });
-    }
-    throw new StorageError(
-      'STORAGE_DEPENDENCY_MISSING',
-      `"pg" is installed but failed to load (${(error as Error)?.message ?? String(error)}); reinstall it with \`npm install pg\`.`,
-      { cause: error },
-    );
-  }
+  const loaded = loadOptionalPeer(
+    load,
+    'pg',
+    INSTALL_HINT,
+    (message) =>
+      `"pg" is installed but failed to load (${message}); reinstall it with \`npm install pg\`.`,
+  );
   const module = loaded as { Pool?: unknown; default?: { Pool?: unknown } } | null;
   const Pool = module?.Pool ?? module?.default?.Pool;
   if (typeof Pool !== 'function') {

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StorageError } from '../errors.js';
+import { loadOptionalPeer } from '../optional-peer.js';
 
 /** The `better-sqlite3` constructor. */
 export type DatabaseConstructor = typeof BetterSqlite3;
@@ -24,19 +25,13 @@ const INSTALL_HINT = `The SQLite adapter needs the optional peer dependency "bet
 export function loadBetterSqlite3(
   load: (id: string) => unknown = createRequire(import.meta.url),
 ): DatabaseConstructor {
-  try {
-    return load('better-sqlite3') as DatabaseConstructor;
-  } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
-      throw new StorageError('STORAGE_DEPENDENCY_MISSING', INSTALL_HINT, { cause: error });
-    }
-    throw new StorageError(
-      'STORAGE_DEPENDENCY_MISSING',
-      `"better-sqlite3" is installed but failed to load (${(error as Error)?.message ?? String(error)}); rebuild it with \`npm rebuild better-sqlite3\`.`,
-      { cause: error },
-    );
-  }
+  return loadOptionalPeer(
+    load,
+    'better-sqlite3',
+    INSTALL_HINT,
+    (message) =>
+      `"better-sqlite3" is installed but failed to load (${message}); rebuild it with \`npm rebuild better-sqlite3\`.`,
+  ) as DatabaseConstructor;
 }
 
 /** Whether `error` says the native binding of `better-sqlite3` is missing (not built). */
