@@ -66,7 +66,13 @@ async function load(dir: string, name: string): Promise<TestCert> {
   };
 }
 
-async function makeCa(dir: string, name: string): Promise<void> {
+/** A self-signed certificate `name.pem` with key `name.key`, subject `subject`. */
+async function selfSigned(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: readonly string[],
+): Promise<void> {
   await openssl(dir, [
     'req',
     '-x509',
@@ -74,14 +80,18 @@ async function makeCa(dir: string, name: string): Promise<void> {
     '-days',
     '30',
     '-subj',
-    `/CN=edge-ha test ${name}`,
+    subject,
     '-keyout',
     `${name}.key`,
     '-out',
     `${name}.pem`,
-    '-addext',
+    ...extensions.flatMap((extension) => ['-addext', extension]),
+  ]);
+}
+
+async function makeCa(dir: string, name: string): Promise<void> {
+  await selfSigned(dir, name, `/CN=edge-ha test ${name}`, [
     'basicConstraints=critical,CA:TRUE',
-    '-addext',
     'keyUsage=critical,keyCertSign,cRLSign',
   ]);
 }
@@ -136,19 +146,7 @@ export async function createTestPki(): Promise<TestPki> {
     ]);
     await issue(dir, 'client', 'ca', ['extendedKeyUsage=clientAuth']);
     await issue(dir, 'other-client', 'other-ca', ['extendedKeyUsage=clientAuth']);
-    await openssl(dir, [
-      'req',
-      '-x509',
-      ...EC,
-      '-days',
-      '30',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-keyout',
-      'untrusted.key',
-      '-out',
-      'untrusted.pem',
-      '-addext',
+    await selfSigned(dir, 'untrusted', '/CN=127.0.0.1', [
       'subjectAltName=DNS:localhost,IP:127.0.0.1',
     ]);
     return {
