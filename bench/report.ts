@@ -96,24 +96,28 @@ export function renderReport(record: BenchRecord): string {
   return out.join('\n');
 }
 
-/** `text` with the block between {@link BEGIN} and {@link END} replaced by `block`. */
-export function replaceBlock(text: string, block: string): string {
+/** Where the generated block of `text` lies: after {@link BEGIN}, up to {@link END}. */
+function blockBounds(text: string): { start: number; end: number } | undefined {
   const begin = text.indexOf(BEGIN);
   const end = text.indexOf(END);
-  if (begin < 0 || end < begin)
+  return begin < 0 || end < begin ? undefined : { start: begin + BEGIN.length, end };
+}
+
+/** `text` with the block between {@link BEGIN} and {@link END} replaced by `block`. */
+export function replaceBlock(text: string, block: string): string {
+  const bounds = blockBounds(text);
+  if (bounds === undefined) {
     throw new Error(`docs/performance.md has no ${BEGIN} … ${END} block`);
-  return `${text.slice(0, begin + BEGIN.length)}\n${block}\n${text.slice(end)}`;
+  }
+  return `${text.slice(0, bounds.start)}\n${block}\n${text.slice(bounds.end)}`;
 }
 
 /** The block currently in `text` (between the markers), or `undefined`. */
 export function currentBlock(text: string): string | undefined {
-  const begin = text.indexOf(BEGIN);
-  const end = text.indexOf(END);
-  if (begin < 0 || end < begin) return undefined;
-  return text
-    .slice(begin + BEGIN.length, end)
-    .replace(/^\n/, '')
-    .replace(/\n$/, '');
+  const bounds = blockBounds(text);
+  return bounds === undefined
+    ? undefined
+    : text.slice(bounds.start, bounds.end).replace(/^\n/, '').replace(/\n$/, '');
 }
 
 /** Reads the committed record. */
